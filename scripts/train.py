@@ -1,0 +1,10 @@
+"""Rule train: adapter to cnnlab.training.run_training."""
+from pathlib import Path
+
+from cnnlab.datasets import load_prepared
+from cnnlab.logs import log_to
+from cnnlab.training import run_training
+
+with log_to(snakemake.log[0]):
+    run_training(snakemake.params.spec, load_prepared(snakemake.input.data),
+                 Path(snakemake.output.metrics).parent, threads=snakemake.threads)

@@ -1,0 +1,124 @@
+"""Turn ``config.yaml`` into runs, and check what a schema cannot (names that refer to models,
+datasets and scales) before any job starts.
+
+A run is one (study, dataset, variant, seed). Its *spec* is a plain dict holding everything
+that determines its result; the workflow passes it to the training job as a parameter, so a
+changed spec reruns exactly the runs it touches.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from cnnlab.datasets import DATASETS
+from cnnlab.models import check_model_args
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_\-]*"
+RESULTS = "results"
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message names the offending key."""
+
+
+def scale_settings(config: dict) -> dict:
+    scale = config["scale"]
+    if scale not in config["scales"]:
+        raise ConfigError(f"scale: {scale!r} is not defined; allowed: {sorted(config['scales'])}")
+    return config["scales"][scale]
+
+
+def check_config(config: dict) -> None:
+    """Semantic checks on a config that already passed the JSON schema."""
+    scale = scale_settings(config)
+    for ds in scale["datasets"]:
+        if ds not in DATASETS:
+            raise ConfigError(f"scales.{config['scale']}.datasets.{ds}: unknown dataset; "
+                              f"allowed: {sorted(DATASETS)}")
+    for study, sdef in config["studies"].items():
+        _check_name(f"studies.{study}", study)
+        for ds, ddef in sdef["datasets"].items():
+            where = f"studies.{study}.datasets.{ds}"
+            if ds not in DATASETS:
+                raise ConfigError(f"{where}: unknown dataset; allowed: {sorted(DATASETS)}")
+            if ds not in scale["datasets"]:
+                raise ConfigError(f"{where}: scale {config['scale']!r} sets no sizes for "
+                                  f"dataset {ds!r} (add scales.{config['scale']}.datasets.{ds})")
+            seen = set()
+            for i, var in enumerate(ddef["variants"]):
+                name = var["name"]
+                _check_name(f"{where}.variants[{i}].name", name)
+                if name in seen:
+                    raise ConfigError(f"{where}.variants[{i}].name: duplicate variant {name!r}")
+                seen.add(name)
+                try:
+                    check_model_args(var["model"], var.get("args", {}))
+                except ValueError as e:
+                    raise ConfigError(f"{where}.variants[{i}] ({name}): {e}") from None
+
+
+def _check_name(where: str, name: str) -> None:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ConfigError(f"{where}: {name!r} must match {NAME_PATTERN} (it becomes a path)")
+
+
+def expand_runs(config: dict) -> dict[str, dict]:
+    """All runs of all studies, keyed by their run directory."""
+    scale = scale_settings(config)
+    runs = {}
+    for study, sdef in config["studies"].items():
+        for ds, ddef in sdef["datasets"].items():
+            sizes = scale["datasets"][ds]
+            for var in ddef["variants"]:
+                training = {**config["training"], **ddef.get("training", {}),
+                            **var.get("training", {}), "epochs": sizes["epochs"]}
+                for seed in scale["seeds"]:
+                    spec = {
+                        "study": study,
+                        "dataset": ds,
+                        "variant": var["name"],
+                        "label": var.get("label", var["name"]),
+                        "seed": seed,
+                        "model": var["model"],
+                        "model_args": copy.deepcopy(var.get("args", {})),
+                        "training": training,
+                        "data": {
+                            "synthetic": scale["synthetic"],
+                            "train_size": sizes.get("train_size"),
+                            "test_size": sizes.get("test_size"),
+                        },
+                    }
+                    runs[run_dir(study, ds, var["name"], seed)] = spec
+    return runs
+
+
+def run_dir(study: str, dataset: str, variant: str, seed) -> str:
+    return f"{RESULTS}/runs/{study}/{dataset}/{variant}/seed{seed}"
+
+
+def prepared_path(dataset: str, synthetic: bool) -> str:
+    return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}.npz"
+
+
+def study_runs(runs: dict[str, dict], study: str, dataset: str | None = None) -> list[str]:
+    return [d for d, s in runs.items()
+            if s["study"] == study and (dataset is None or s["dataset"] == dataset)]
+
+
+# --------------------------------------------------------------------------- figures
+
+FIGURES = f"{RESULTS}/figures"
+
+
+def figure_names(config: dict) -> dict[str, dict]:
+    """Every figure the report shows, by stable file stem, with what it is drawn from."""
+    figs = {}
+    for study, sdef in config["studies"].items():
+        figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
+        figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
+        for ds, ddef in sdef["datasets"].items():
+            for var in ddef["variants"]:
+                figs[f"{study}_{ds}_{var['name']}_confusion"] = {
+                    "kind": "confusion", "study": study, "dataset": ds, "variant": var["name"]}
+    return figs

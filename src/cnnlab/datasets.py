@@ -1,0 +1,293 @@
+"""Datasets: read the original distribution files, prepare them once, load them fast.
+
+A prepared dataset is one ``.npz`` file (no pickled objects) holding
+``train_images``/``test_images`` as uint8 N x C x H x W, ``train_labels``/``test_labels``
+as int64 and ``classes`` as a fixed-width unicode array. Training keeps it in memory as
+tensors, so there is no per-image PIL work anywhere.
+
+Three sources produce that file:
+  * ``download``  - torchvision's real download (for online machines),
+  * ``mirror``    - a local folder with the original files (offline machines),
+  * ``synthetic`` - learnable random data of the same shapes (tests, smoke scale).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing, truncated or corrupt; the message names the file."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    shape: tuple[int, int, int]  # C, H, W
+    classes: tuple[str, ...]
+
+
+MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)))
+CIFAR10 = DatasetInfo(
+    "cifar10",
+    (3, 32, 32),
+    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+)
+DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
+
+# The official MD5s of the original MNIST files (the same list torchvision checks).
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+CIFAR10_BIN_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
+CIFAR10_BIN_TEST = "test_batch.bin"
+CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}") from None
+
+
+# --------------------------------------------------------------------------- file checks
+
+
+def file_digest(path: Path, algorithm: str = "md5") -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _require(path: Path, hint: str) -> Path:
+    if not path.is_file():
+        raise DataError(f"missing dataset file {path}: {hint}")
+    return path
+
+
+def _check_digest(path: Path, expected: str, algorithm: str, hint: str) -> None:
+    actual = file_digest(path, algorithm)
+    if actual != expected:
+        raise DataError(
+            f"corrupt dataset file {path}: {algorithm} is {actual}, expected {expected}. {hint}"
+        )
+
+
+def read_sha256sums(mirror: Path) -> dict[str, str]:
+    """The mirror's own ``SHA256SUMS`` (``<hex>  <relative path>`` lines), if it has one."""
+    sums_file = mirror / "SHA256SUMS"
+    if not sums_file.is_file():
+        return {}
+    sums = {}
+    for line in sums_file.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*").removeprefix("./")] = digest
+    return sums
+
+
+# --------------------------------------------------------------------------- MNIST (IDX)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Decode one gzipped IDX file (the format MNIST is distributed in)."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as e:
+        raise DataError(f"corrupt dataset file {path}: not a complete gzip file ({e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"corrupt dataset file {path}: not an unsigned-byte IDX file")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(raw) != expected:
+        raise DataError(f"corrupt dataset file {path}: {len(raw)} bytes, header says {expected}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def read_mnist_mirror(folder: Path, md5: dict[str, str] = MNIST_MD5) -> dict[str, np.ndarray]:
+    """Read the four original MNIST files, each checked against its official MD5 first."""
+    hint = "put the four original MNIST .gz files there (see README, 'Offline mirror')"
+    for name, digest in md5.items():
+        _check_digest(_require(folder / name, hint), digest, "md5", "download it again.")
+    parts = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
+        labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz")
+        if len(images) != len(labels):
+            raise DataError(f"{folder}: {len(images)} {split} images but {len(labels)} labels")
+        parts[f"{split}_images"] = images[:, None, :, :]
+        parts[f"{split}_labels"] = labels.astype(np.int64)
+    return parts
+
+
+# --------------------------------------------------------------------------- CIFAR-10 (binary)
+
+
+def read_cifar_bin(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or raw.size % CIFAR10_RECORD:
+        raise DataError(
+            f"corrupt dataset file {path}: {raw.size} bytes is not a whole number of "
+            f"{CIFAR10_RECORD}-byte CIFAR-10 records (truncated download?)"
+        )
+    records = raw.reshape(-1, CIFAR10_RECORD)
+    labels = records[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise DataError(f"corrupt dataset file {path}: label {labels.max()} is not in 0..9")
+    return records[:, 1:].reshape(-1, 3, 32, 32), labels
+
+
+def read_cifar10_mirror(folder: Path, sha256: dict[str, str] | None = None) -> dict[str, np.ndarray]:
+    """Read CIFAR-10's binary version. ``sha256`` maps file names to digests to verify, when
+    the mirror publishes them (no official per-file checksums exist for the binary version)."""
+    hint = "put CIFAR-10's binary version (data_batch_1..5.bin, test_batch.bin) there"
+    sha256 = sha256 or {}
+    names = CIFAR10_BIN_TRAIN + [CIFAR10_BIN_TEST]
+    for name in names:
+        path = _require(folder / name, hint)
+        if name in sha256:
+            _check_digest(path, sha256[name], "sha256", "copy it again.")
+    train = [read_cifar_bin(folder / n) for n in CIFAR10_BIN_TRAIN]
+    test_images, test_labels = read_cifar_bin(folder / CIFAR10_BIN_TEST)
+    return {
+        "train_images": np.concatenate([im for im, _ in train]),
+        "train_labels": np.concatenate([lb for _, lb in train]),
+        "test_images": test_images,
+        "test_labels": test_labels,
+    }
+
+
+def read_mirror(name: str, mirror: Path) -> dict[str, np.ndarray]:
+    """Read dataset ``name`` from ``mirror/<name>/``, verifying checksums on the way."""
+    mirror = Path(mirror)
+    if not mirror.is_dir():
+        raise DataError(f"dataset mirror folder {mirror} does not exist (set data_mirror or "
+                        "CNNLAB_DATA_MIRROR to a folder holding mnist/ and cifar10/)")
+    folder = mirror / name
+    sums = {k.split("/", 1)[1]: v for k, v in read_sha256sums(mirror).items()
+            if k.startswith(f"{name}/")}
+    if name == "mnist":
+        return read_mnist_mirror(folder)
+    if name == "cifar10":
+        return read_cifar10_mirror(folder, sums)
+    raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
+
+
+# --------------------------------------------------------------------------- torchvision
+
+
+def read_torchvision(name: str, root: Path, download: bool = True) -> dict[str, np.ndarray]:
+    """torchvision's own download and checks; the tensors are taken as they are, no transforms."""
+    from torchvision import datasets as tvd  # imported here: only the download path needs it
+
+    cls = {"mnist": tvd.MNIST, "cifar10": tvd.CIFAR10}[name]
+    parts = {}
+    for split, train in (("train", True), ("test", False)):
+        ds = cls(root=str(root), train=train, download=download)
+        images = np.asarray(ds.data, dtype=np.uint8)
+        images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+        parts[f"{split}_images"] = np.ascontiguousarray(images)
+        parts[f"{split}_labels"] = np.asarray(ds.targets, dtype=np.int64)
+    return parts
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+def make_synthetic(name: str, train_size: int = 2000, test_size: int = 500, seed: int = 0):
+    """Learnable random data in the real dataset's shapes: each class is a fixed random
+    template, each image that template plus noise, so models can (and must) learn it."""
+    info = dataset_info(name)
+    rng = np.random.default_rng(seed)
+    k = len(info.classes)
+    templates = rng.uniform(0, 255, size=(k, *info.shape))
+    parts = {}
+    for split, n in (("train", train_size), ("test", test_size)):
+        labels = np.arange(n, dtype=np.int64) % k
+        rng.shuffle(labels)
+        noise = rng.normal(0, 70, size=(n, *info.shape))
+        images = np.clip(0.5 * templates[labels] + 0.5 * 127 + noise, 0, 255)
+        parts[f"{split}_images"] = images.astype(np.uint8)
+        parts[f"{split}_labels"] = labels
+    return parts
+
+
+# --------------------------------------------------------------------------- prepared file
+
+
+def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
+    """Write atomically: a crash leaves no half-written file under the final name."""
+    info = dataset_info(name)
+    for split in ("train", "test"):
+        images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
+        if images.shape[1:] != info.shape or images.dtype != np.uint8:
+            raise DataError(f"{name} {split} images have shape {images.shape[1:]} "
+                            f"{images.dtype}, expected {info.shape} uint8")
+        if len(images) != len(labels):
+            raise DataError(f"{name} {split}: {len(images)} images but {len(labels)} labels")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez(tmp, classes=np.array(info.classes), **parts)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Prepared:
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    classes: list[str]
+
+
+def load_prepared(path: Path) -> Prepared:
+    with np.load(path, allow_pickle=False) as z:
+        return Prepared(
+            train_images=z["train_images"],
+            train_labels=z["train_labels"],
+            test_images=z["test_images"],
+            test_labels=z["test_labels"],
+            classes=[str(c) for c in z["classes"]],
+        )
+
+
+def subset_indices(labels: np.ndarray, size: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed, class-balanced-in-expectation subset: the same for every run and seed, so
+    runs differ only in what the study varies."""
+    if size is None or size >= len(labels):
+        return np.arange(len(labels))
+    return np.sort(np.random.default_rng(seed).permutation(len(labels))[:size])
+
+
+def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
+            download_root: Path | None = None) -> dict[str, str]:
+    """Read dataset ``name`` from ``source`` (``mirror``, ``download`` or ``synthetic``) and
+    write the prepared file. Returns a description of where the data came from."""
+    if source == "mirror":
+        parts = read_mirror(name, Path(mirror))
+        origin = f"mirror {Path(mirror).resolve()}"
+    elif source == "download":
+        parts = read_torchvision(name, Path(download_root), download=True)
+        origin = "torchvision download"
+    elif source == "synthetic":
+        parts = make_synthetic(name)
+        origin = "synthetic"
+    else:
+        raise ValueError(f"unknown data source {source!r}: mirror, download or synthetic")
+    save_prepared(parts, name, out)
+    return {"dataset": name, "source": origin,
+            "train": str(len(parts["train_labels"])), "test": str(len(parts["test_labels"]))}

@@ -1,0 +1,83 @@
+"""Findings computed from the measured numbers. Each function reads the per-variant table
+(``results.over_seeds``) of one study and dataset and returns plain sentences; the report
+template only prints them, so a result that changes changes what the report says."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _spread(row) -> float:
+    """Seed-to-seed spread of a variant's test accuracy (0 when it has one seed)."""
+    s = row["test_acc_std"]
+    return 0.0 if s is None or (isinstance(s, float) and math.isnan(s)) else float(s)
+
+
+def winner(table: pd.DataFrame) -> str | None:
+    """Which variant reached the best mean test accuracy, by how much, and whether that
+    margin is larger than the runs' own seed-to-seed spread."""
+    ok = table[table["n"] > 0].sort_values("test_acc_mean", ascending=False)
+    if ok.empty:
+        return None
+    best = ok.iloc[0]
+    if len(ok) == 1:
+        return f"{best['label']} reached {pct(best['test_acc_mean'])} test accuracy."
+    second = ok.iloc[1]
+    margin = best["test_acc_mean"] - second["test_acc_mean"]
+    text = (f"{best['label']} has the best test accuracy, {pct(best['test_acc_mean'])}, "
+            f"{100 * margin:.2f} points ahead of {second['label']} "
+            f"({pct(second['test_acc_mean'])})")
+    if min(best["n"], second["n"]) < 2:
+        return text + "; with a single seed the seed-to-seed spread is unknown."
+    spread = _spread(best) + _spread(second)
+    if margin > spread:
+        return text + (f"; the margin exceeds the seed-to-seed spread "
+                       f"(sum of standard deviations {100 * spread:.2f} points).")
+    return text + (f"; the margin is within the seed-to-seed spread "
+                   f"(sum of standard deviations {100 * spread:.2f} points), so the "
+                   f"difference is not resolved by these runs.")
+
+
+def most_overfit(table: pd.DataFrame) -> str | None:
+    ok = table[table["n"] > 0]
+    if len(ok) < 2:
+        return None
+    worst = ok.loc[ok["gap_acc_mean"].idxmax()]
+    least = ok.loc[ok["gap_acc_mean"].idxmin()]
+    return (f"{worst['label']} overfits most: train accuracy exceeds test accuracy by "
+            f"{100 * worst['gap_acc_mean']:.2f} points (loss gap "
+            f"{worst['gap_loss_mean']:.3f}); {least['label']} least, with "
+            f"{100 * least['gap_acc_mean']:.2f} points.")
+
+
+def cost(table: pd.DataFrame) -> str | None:
+    ok = table[table["n"] > 0]
+    if len(ok) < 2:
+        return None
+    fast = ok.loc[ok["train_seconds_mean"].idxmin()]
+    slow = ok.loc[ok["train_seconds_mean"].idxmax()]
+    small = ok.loc[ok["parameters_mean"].idxmin()]
+    big = ok.loc[ok["parameters_mean"].idxmax()]
+    return (f"Training took {fast['train_seconds_mean']:.1f} s ({fast['label']}) to "
+            f"{slow['train_seconds_mean']:.1f} s ({slow['label']}); parameter counts range "
+            f"from {int(small['parameters_mean']):,} ({small['label']}) to "
+            f"{int(big['parameters_mean']):,} ({big['label']}).")
+
+
+def diverged(table: pd.DataFrame) -> str | None:
+    bad = table[table["diverged"] > 0]
+    if bad.empty:
+        return None
+    names = ", ".join(f"{r['label']} ({int(r['diverged'])} run(s))" for _, r in bad.iterrows())
+    return f"Diverged (NaN or infinite loss; left out of the means): {names}."
+
+
+def dataset_findings(table: pd.DataFrame) -> list[str]:
+    found = [winner(table), most_overfit(table), cost(table), diverged(table)]
+    return [f for f in found if f]

@@ -1,0 +1,124 @@
+"""Model registry: every model is built by name plus keyword arguments from config.
+
+Each builder takes the dataset's ``in_shape`` (C, H, W) and ``num_classes`` (supplied by
+the workflow, never by config) and its own keyword arguments. ``check_model_args`` lets the
+config be validated against the builders' signatures before any job starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import torch
+from torch import nn
+
+from cnnlab.blocks import BasicBlock
+
+MODELS: dict[str, Callable[..., nn.Module]] = {}
+# Supplied by the workflow from the dataset; config must not set them.
+DATA_ARGS = ("in_shape", "num_classes")
+
+
+def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    if fn.__name__ in MODELS:
+        raise ValueError(f"model {fn.__name__!r} is registered twice")
+    MODELS[fn.__name__] = fn
+    return fn
+
+
+def model_arguments(name: str) -> dict[str, object]:
+    """The keyword arguments config may set for model ``name``, with their defaults."""
+    params = inspect.signature(MODELS[name]).parameters
+    return {k: p.default for k, p in params.items() if k not in DATA_ARGS}
+
+
+def check_model_args(name: str, args: dict) -> None:
+    """Raise ``ValueError`` naming an unknown model or argument."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
+    allowed = model_arguments(name)
+    for key in args:
+        if key not in allowed:
+            raise ValueError(f"model {name!r} has no argument {key!r}; allowed: {sorted(allowed)}")
+
+
+def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
+    check_model_args(name, kwargs)
+    return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --------------------------------------------------------------------------- models
+
+
+@register_model
+def mlp(in_shape, num_classes, hidden=(512, 256), dropout=0.0) -> nn.Module:
+    """Fully connected network: flatten, ``len(hidden)`` ReLU layers, linear classifier."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = in_shape[0] * in_shape[1] * in_shape[2]
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+def conv_bn_relu(cin: int, cout: int, kernel_size: int = 3, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, kernel_size, stride=stride, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+@register_model
+def simple_cnn(in_shape, num_classes, channels=(32, 64), kernel_size=3, hidden=128,
+               dropout=0.0) -> nn.Module:
+    """Plain CNN: one conv-BN-ReLU + 2x2 max-pool stage per entry of ``channels``."""
+    layers: list[nn.Module] = []
+    cin, size = in_shape[0], in_shape[1]
+    for c in channels:
+        layers += [conv_bn_relu(cin, c, kernel_size), nn.MaxPool2d(2)]
+        cin, size = c, size // 2
+    layers += [nn.Flatten(), nn.Linear(cin * size * size, hidden), nn.ReLU(inplace=True)]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(hidden, num_classes))
+    return nn.Sequential(*layers)
+
+
+class ResNet(nn.Module):
+    """Stem conv, then stages of residual blocks (stride 2 between stages), global average
+    pooling and a linear classifier. ``block`` is any block with an ``expansion`` attribute."""
+
+    def __init__(self, in_channels, num_classes, block=BasicBlock, widths=(16, 32, 64),
+                 blocks_per_stage=1, dropout=0.0, **block_kwargs):
+        super().__init__()
+        self.stem = conv_bn_relu(in_channels, widths[0])
+        stages, cin = [], widths[0]
+        for i, w in enumerate(widths):
+            for j in range(blocks_per_stage):
+                stride = 2 if (i > 0 and j == 0) else 1
+                stages.append(block(cin, w, stride=stride, **block_kwargs))
+                cin = w * block.expansion
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.stages(self.stem(x))).flatten(1)
+        return self.fc(self.dropout(x))
+
+
+@register_model
+def resnet_small(in_shape, num_classes, widths=(16, 32, 64), blocks_per_stage=1,
+                 dropout=0.0) -> nn.Module:
+    """Small residual CNN of basic blocks (2 convs each, identity or 1x1 shortcut)."""
+    return ResNet(in_shape[0], num_classes, BasicBlock, widths, blocks_per_stage, dropout)

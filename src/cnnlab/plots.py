@@ -1,0 +1,82 @@
+"""Figures. Each function takes tidy tables and writes one PNG; nothing here trains or reads
+config, so editing a plot redraws figures without retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def _save(fig, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
+    """``histories``: history.csv rows with ``dataset``, ``label`` and ``seed`` columns.
+    One row of panels per dataset (loss, accuracy); solid train, dashed test; the band is
+    the spread over seeds."""
+    long = histories.melt(id_vars=["dataset", "label", "seed", "epoch"],
+                          value_vars=["train_loss", "test_loss", "train_acc", "test_acc"])
+    long[["split", "measure"]] = long["variable"].str.split("_", n=1, expand=True)
+    long["measure"] = long["measure"].map({"loss": "loss", "acc": "accuracy"})
+    grid = sns.relplot(data=long, x="epoch", y="value", hue="label", style="split",
+                       row="dataset", col="measure", kind="line", errorbar="sd",
+                       style_order=["train", "test"], markers=True, dashes=True,
+                       facet_kws={"sharey": False}, height=3.0, aspect=1.4)
+    grid.set_titles("{row_name} - {col_name}")
+    grid.set_axis_labels("epoch", "")
+    if title:
+        grid.figure.suptitle(title, y=1.02)
+    _save(grid.figure, path)
+
+
+def confusion_heatmap(matrix: pd.DataFrame, path, title: str = "") -> None:
+    """Rows normalized to the share of each true class; annotated in percent."""
+    share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) * 100
+    size = 1.0 + 0.55 * len(matrix)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    sns.heatmap(share, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, ax=ax,
+                cbar_kws={"label": "% of true class"}, annot_kws={"size": 7})
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
+    """Test accuracy against parameters and training time, and inference latency: one
+    point per run, colour per model variant, one marker per dataset."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    common = dict(data=summary, hue="label", style="dataset", s=70)
+    sns.scatterplot(x="parameters", y="test_acc", ax=axes[0], legend=False, **common)
+    axes[0].set_xscale("log")
+    axes[0].set_title("accuracy vs parameters")
+    sns.scatterplot(x="train_seconds", y="test_acc", ax=axes[1], legend=False, **common)
+    axes[1].set_title("accuracy vs training time")
+    axes[1].set_xlabel("training seconds")
+    sns.barplot(data=summary, x="latency_ms", y="label", hue="dataset", ax=axes[2],
+                errorbar="sd")
+    axes[2].set_title("inference latency (batch of 1)")
+    axes[2].set_xlabel("ms per image")
+    axes[2].set_ylabel("")
+    for ax in axes[:2]:
+        ax.set_ylabel("test accuracy")
+    handles = [plt.Line2D([], [], marker="o", ls="", color=c) for c in
+               sns.color_palette(n_colors=summary["label"].nunique())]
+    fig.legend(handles, list(summary["label"].unique()), loc="upper center",
+               ncol=min(6, len(handles)), bbox_to_anchor=(0.35, 1.08), frameon=False)
+    if title:
+        fig.suptitle(title, y=1.12)
+    fig.tight_layout()
+    _save(fig, path)

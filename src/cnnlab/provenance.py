@@ -1,0 +1,49 @@
+"""Where a result came from: library versions, device, git commit."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def git_commit(repo: Path = REPO) -> tuple[str, bool]:
+    """The checkout's commit and whether its tree has uncommitted changes."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
+                              text=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return "unknown", False
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+        return head.stdout.strip(), dirty
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", False
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return cpu_model()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run_provenance(device: torch.device, threads: int) -> dict:
+    commit, dirty = git_commit()
+    return {"torch_version": torch.__version__, "device": str(device),
+            "device_name": device_name(device), "threads": threads,
+            "git_commit": commit, "git_dirty": dirty}

@@ -1,0 +1,128 @@
+"""Render the report: Python computes every number and sentence into a context; the
+Jinja2 templates only loop and format. ``StrictUndefined`` turns a missing value into an
+error instead of an empty cell; the HTML environment autoescapes everything it prints."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from cnnlab import findings
+from cnnlab.provenance import git_commit
+from cnnlab.results import over_seeds
+
+
+def mean_std(mean, std, scale: float = 1.0, digits: int = 2) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    text = f"{scale * mean:.{digits}f}"
+    if std is not None and not (isinstance(std, float) and math.isnan(std)):
+        text += f" ± {scale * std:.{digits}f}"
+    return text
+
+
+def table_rows(table: pd.DataFrame) -> list[dict]:
+    rows = []
+    for _, r in table.iterrows():
+        def ms(key, scale=1.0, digits=2):
+            return mean_std(r[f"{key}_mean"], r[f"{key}_std"], scale, digits)
+        rows.append({
+            "label": r["label"], "model": r["model"],
+            "parameters": "n/a" if r["n"] == 0 else f"{int(r['parameters_mean']):,}",
+            "test_acc": ms("test_acc", 100), "train_acc": ms("train_acc", 100),
+            "gap_acc": ms("gap_acc", 100), "train_seconds": ms("train_seconds", 1, 1),
+            "latency_ms": ms("latency_ms", 1, 3), "throughput": ms("throughput", 1, 0),
+            "n": int(r["n"]), "diverged": int(r["diverged"]),
+        })
+    return rows
+
+
+def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
+                  scale: str, data_source: str) -> dict:
+    """``studies``: config's studies (for titles); ``figures``: stable name -> description,
+    as from ``config.figure_names``."""
+    stats = over_seeds(summary)
+    sections = []
+    for study, sdef in studies.items():
+        datasets = []
+        for ds in sdef["datasets"]:
+            table = stats[(stats["study"] == study) & (stats["dataset"] == ds)]
+            runs = summary[(summary["study"] == study) & (summary["dataset"] == ds)]
+            first = runs.iloc[0]
+            datasets.append({
+                "name": ds,
+                "rows": table_rows(table),
+                "findings": findings.dataset_findings(table),
+                "setup": (f"{int(first['epochs'])} epochs, batch size {int(first['batch_size'])}, "
+                          f"peak learning rate {first['lr']:g}, "
+                          f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
+                          f" training images{' (synthetic)' if first['synthetic'] else ''}"),
+                "confusion": [
+                    {"file": f"figures/{name}.png",
+                     "caption": f"Confusion matrix of {fig['variant']} on {ds}, summed over "
+                                f"seeds, rows normalized."}
+                    for name, fig in figures.items()
+                    if fig["kind"] == "confusion" and fig["study"] == study
+                    and fig["dataset"] == ds],
+            })
+        sections.append({
+            "name": study, "title": sdef.get("title", study),
+            "description": sdef.get("description", ""), "datasets": datasets,
+            "figures": [
+                {"file": f"figures/{study}_learning_curves.png",
+                 "caption": "Learning curves: train (solid) and test (dashed) loss and "
+                            "accuracy per epoch; bands show the spread over seeds."},
+                {"file": f"figures/{study}_comparison.png",
+                 "caption": "Test accuracy against parameter count and training time, and "
+                            "single-image inference latency."},
+            ],
+        })
+    commit, dirty = git_commit()
+    return {
+        "sections": sections,
+        "provenance": {
+            "scale": scale, "data_source": data_source,
+            "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "runs": len(summary),
+            "torch_version": ", ".join(sorted(summary["torch_version"].unique())),
+            "devices": ", ".join(sorted(summary["device"].unique())),
+            "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
+        },
+    }
+
+
+def _environment(template_dir: Path, html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)),
+                             undefined=jinja2.StrictUndefined, autoescape=html,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["md"] = md_escape
+    return env
+
+
+def md_escape(text) -> str:
+    """Text that Markdown shows literally inside a table cell (and that raw HTML cannot
+    sneak through)."""
+    text = str(text)
+    for ch, rep in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+        text = text.replace(ch, rep)
+    return text
+
+
+def render(context: dict, template_dir, md_path, html_path, figure_files: list) -> None:
+    """Write report.md and report.html, and copy the figures beside them so that the
+    report folder stands on its own."""
+    template_dir = Path(template_dir)
+    md_path, html_path = Path(md_path), Path(html_path)
+    figure_dir = html_path.parent / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    for f in figure_files:
+        shutil.copyfile(f, figure_dir / Path(f).name)
+    md_path.write_text(_environment(template_dir, False).get_template("report.md.j2")
+                       .render(**context))
+    html_path.write_text(_environment(template_dir, True).get_template("report.html.j2")
+                         .render(**context))

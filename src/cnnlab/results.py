@@ -1,0 +1,49 @@
+"""Gather the runs' ``metrics.json`` into one tidy table, and summarize it over seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
+MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
+            "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed"]
+
+
+def summary_row(metrics: dict) -> dict:
+    spec = metrics["spec"]
+    row = {k: spec[k] for k in RUN_KEYS}
+    row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
+                                        "test_loss", "train_seconds", "latency_ms",
+                                        "throughput", "epochs_completed", "diverged",
+                                        "diverged_epoch")})
+    # The overfitting gap: how much better the model does on what it was trained on.
+    row["gap_acc"] = metrics["train_acc"] - metrics["test_acc"]
+    row["gap_loss"] = metrics["test_loss"] - metrics["train_loss"]
+    row.update({"epochs": spec["training"]["epochs"], "lr": spec["training"]["lr"],
+                "batch_size": spec["training"]["batch_size"],
+                "train_size": spec["data"]["train_size"],
+                "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
+                "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"]})
+    return row
+
+
+def build_summary(metric_files: list[str | Path]) -> pd.DataFrame:
+    """One row per run, in the order given (the workflow passes config order)."""
+    return pd.DataFrame([summary_row(json.loads(Path(f).read_text())) for f in metric_files])
+
+
+def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1; NaN for one seed) and n per variant, in config
+    order. Diverged runs are counted in ``diverged`` and left out of the means."""
+    keys = ["study", "dataset", "variant", "label", "model"]
+    ok = summary[~summary["diverged"].astype(bool)]
+    grouped = ok.groupby(keys, sort=False)[measures]
+    stats = grouped.mean().add_suffix("_mean").join(grouped.std().add_suffix("_std"))
+    stats["n"] = grouped.size()
+    order = summary[keys].drop_duplicates()
+    diverged = summary.groupby(keys, sort=False)["diverged"].sum().rename("diverged")
+    return order.merge(stats.reset_index(), on=keys, how="left").merge(
+        diverged.reset_index(), on=keys).fillna({"n": 0}).astype({"n": int})

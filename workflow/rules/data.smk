@@ -1,0 +1,35 @@
+# Each dataset is prepared once into results/data/<dataset>.npz (uint8 images, int64
+# labels, class names, no pickles). Local rules: cluster compute nodes are often offline.
+localrules:
+    prepare_data,
+    prepare_synthetic_data,
+
+
+rule prepare_data:
+    input:
+        code=lib("datasets"),
+    output:
+        "results/data/{dataset}.npz",
+    params:
+        source=DATA_SOURCE if DATA_SOURCE != "synthetic" else "download",
+        mirror=DATA_MIRROR,
+        download_root="results/data/download",
+    log:
+        "results/logs/data/{dataset}.log",
+    script:
+        "../../scripts/prepare_data.py"
+
+
+rule prepare_synthetic_data:
+    input:
+        code=lib("datasets"),
+    output:
+        "results/data/synthetic/{dataset}.npz",
+    params:
+        source="synthetic",
+        mirror="",
+        download_root="",
+    log:
+        "results/logs/data/synthetic-{dataset}.log",
+    script:
+        "../../scripts/prepare_data.py"

@@ -1,0 +1,24 @@
+# One job per run: results/runs/<study>/<dataset>/<variant>/seed<seed>/.
+# The run's full spec is a parameter, so a changed spec reruns exactly that run.
+# Threads default to 2; change with `--set-threads train=N`.
+RUN = "results/runs/{study}/{dataset}/{variant}/seed{seed}"
+
+
+rule train:
+    input:
+        data=prepared_data,
+        code=lib("models", "blocks", "batches", "training", "evaluation", "datasets"),
+    output:
+        model=f"{RUN}/model.pt",
+        history=f"{RUN}/history.csv",
+        grad_norms=f"{RUN}/grad_norms.csv",
+        metrics=f"{RUN}/metrics.json",
+    params:
+        spec=run_spec,
+    threads: 2
+    resources:
+        gpu=0,
+    log:
+        "results/logs/train/{study}/{dataset}/{variant}/seed{seed}.log",
+    script:
+        "../../scripts/train.py"
