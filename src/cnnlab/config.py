@@ -8,7 +8,6 @@ changed spec reruns exactly the runs it touches.
 
 from __future__ import annotations
 
-import copy
 import re
 
 from cnnlab.datasets import DATASETS
@@ -81,7 +80,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "label": var.get("label", var["name"]),
                         "seed": seed,
                         "model": var["model"],
-                        "model_args": copy.deepcopy(var.get("args", {})),
+                        "model_args": var.get("args", {}),
                         "training": training,
                         "data": {
                             "synthetic": scale["synthetic"],
@@ -89,8 +88,18 @@ def expand_runs(config: dict) -> dict[str, dict]:
                             "test_size": sizes.get("test_size"),
                         },
                     }
-                    runs[run_dir(study, ds, var["name"], seed)] = spec
+                    runs[run_dir(study, ds, var["name"], seed)] = canonical(spec)
     return runs
+
+
+def canonical(obj):
+    """A copy with every dict's keys sorted. Snakemake compares a job's parameters by
+    their text, so without this a reordered config.yaml would retrain unchanged runs."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
 
 
 def run_dir(study: str, dataset: str, variant: str, seed) -> str:

@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from cnnlab import models
+from cnnlab.blocks import BasicBlock
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_every_model_builds_and_classifies(name, shape):
+    model = models.build_model(name, shape, 10)
+    out = model(torch.randn(4, *shape))
+    assert out.shape == (4, 10)
+    out.sum().backward()  # every parameter takes part in the forward pass
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_model_arguments_change_the_model():
+    small = models.build_model("mlp", (1, 28, 28), 10, hidden=[64])
+    big = models.build_model("mlp", (1, 28, 28), 10, hidden=[512, 256])
+    assert models.count_parameters(small) == 784 * 64 + 64 + 64 * 10 + 10
+    assert models.count_parameters(big) > models.count_parameters(small)
+    assert len([m for m in big if isinstance(m, torch.nn.Linear)]) == 3
+
+
+def test_unknown_model_and_argument_are_named():
+    with pytest.raises(ValueError, match="unknown model 'vgg'"):
+        models.check_model_args("vgg", {})
+    with pytest.raises(ValueError, match="model 'mlp' has no argument 'hiden'.*hidden"):
+        models.check_model_args("mlp", {"hiden": [3]})
+    # Arguments the workflow supplies from the dataset are not config's to set.
+    with pytest.raises(ValueError, match="no argument 'num_classes'"):
+        models.check_model_args("mlp", {"num_classes": 3})
+
+
+def test_registering_a_name_twice_is_refused():
+    def mlp(in_shape, num_classes):
+        raise AssertionError("never built")
+
+    with pytest.raises(ValueError, match="registered twice"):
+        models.register_model(mlp)
+
+
+def test_basic_block_shapes_and_shortcut():
+    same = BasicBlock(16, 16)
+    assert isinstance(same.shortcut, torch.nn.Identity)
+    down = BasicBlock(16, 32, stride=2)
+    assert down(torch.randn(2, 16, 8, 8)).shape == (2, 32, 4, 4)
+
+
+def test_residual_block_is_identity_plus_branch():
+    block = BasicBlock(8, 8).eval()
+    torch.nn.init.zeros_(block.bn2.weight)  # branch output becomes zero...
+    torch.nn.init.zeros_(block.bn2.bias)
+    x = torch.randn(2, 8, 5, 5).abs()
+    torch.testing.assert_close(block(x), x)  # ...so the block passes x through (ReLU of x>=0)

@@ -1,0 +1,88 @@
+import math
+
+import pandas as pd
+import pytest
+
+from cnnlab import findings
+from cnnlab.report import build_context, md_escape, render
+from cnnlab.results import over_seeds
+from conftest import REPO
+
+TEMPLATES = REPO / "workflow" / "templates"
+
+
+def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
+    """A summary.csv-like table: one row per (variant, seed) with the given test accuracies."""
+    rows = []
+    for variant, values in accs.items():
+        for seed, acc in enumerate(values):
+            rows.append({"study": "s", "dataset": "mnist", "variant": variant,
+                         "label": (labels or {}).get(variant, variant), "model": "mlp",
+                         "seed": seed, "parameters": 1000, "train_acc": min(1.0, acc + 0.01),
+                         "test_acc": acc, "train_loss": 0.1, "test_loss": 0.2,
+                         "gap_acc": min(1.0, acc + 0.01) - acc, "gap_loss": 0.1,
+                         "train_seconds": 2.0, "latency_ms": 0.5, "throughput": 900.0,
+                         "epochs_completed": 1, "diverged": False, "diverged_epoch": None,
+                         "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
+                         "synthetic": True, "device": "cpu", "torch_version": "x",
+                         "git_commit": "abc"})
+    return pd.DataFrame(rows)
+
+
+def test_over_seeds_mean_std_n_in_config_order():
+    stats = over_seeds(summary_frame({"b": [0.9, 0.8], "a": [0.5]}))
+    assert list(stats["variant"]) == ["b", "a"]
+    b = stats.iloc[0]
+    assert b["test_acc_mean"] == pytest.approx(0.85)
+    assert b["test_acc_std"] == pytest.approx(0.0707107, rel=1e-5)  # ddof=1
+    assert b["n"] == 2 and math.isnan(stats.iloc[1]["test_acc_std"])
+
+
+def test_over_seeds_leaves_diverged_runs_out():
+    frame = summary_frame({"a": [0.9, 0.1]})
+    frame.loc[1, "diverged"] = True
+    stats = over_seeds(frame)
+    assert stats.iloc[0]["test_acc_mean"] == pytest.approx(0.9)
+    assert stats.iloc[0]["n"] == 1 and stats.iloc[0]["diverged"] == 1
+
+
+def test_winner_follows_the_numbers_and_the_spread():
+    clear = findings.winner(over_seeds(summary_frame({"a": [0.90, 0.91], "b": [0.80, 0.81]})))
+    assert clear.startswith("a has the best") and "10.00 points ahead of b" in clear
+    assert "exceeds the seed-to-seed spread" in clear
+    flipped = findings.winner(over_seeds(summary_frame({"a": [0.70, 0.71], "b": [0.80, 0.81]})))
+    assert flipped.startswith("b has the best")
+    close = findings.winner(over_seeds(summary_frame({"a": [0.80, 0.90], "b": [0.84, 0.85]})))
+    assert "within the seed-to-seed spread" in close
+
+
+def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
+    summary = summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]}, labels={"x": "<b>x</b>"})
+    studies = {"s": {"title": "Study <i>S</i>", "datasets": {"mnist": {}}}}
+    context = build_context(summary, studies, {}, "smoke", "synthetic")
+    for name in ("s_learning_curves", "s_comparison"):
+        (tmp_path / f"{name}.png").write_bytes(b"png")
+    render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html",
+           [tmp_path / "s_learning_curves.png", tmp_path / "s_comparison.png"])
+    html = (tmp_path / "r.html").read_text()
+    md = (tmp_path / "r.md").read_text()
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert "Study &lt;i&gt;S&lt;/i&gt;" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in md and "<b>x</b>" not in md
+    assert "85.00 ± 7.07" in md and "55.00 ± 7.07" in html
+    assert (tmp_path / "figures" / "s_comparison.png").read_bytes() == b"png"
+    assert 'src="figures/s_comparison.png"' in html
+
+
+def test_templates_refuse_missing_values(tmp_path):
+    import jinja2
+
+    context = build_context(summary_frame({"x": [0.9]}),
+                            {"s": {"datasets": {"mnist": {}}}}, {}, "smoke", "synthetic")
+    del context["provenance"]["scale"]
+    with pytest.raises(jinja2.UndefinedError):
+        render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html", [])
+
+
+def test_md_escape_keeps_tables_intact():
+    assert md_escape("a|b<c>") == "a\\|b&lt;c&gt;"

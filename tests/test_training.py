@@ -1,0 +1,104 @@
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cnnlab.batches import Batches, channel_stats, flip_crop
+from cnnlab.datasets import subset_indices
+from cnnlab.evaluation import predict
+from cnnlab.training import load_checkpoint, run_training
+
+from conftest import smoke_spec
+
+
+def train(spec, data, out, threads=1):
+    return run_training(spec, data, out, threads=threads, progress=io.StringIO())
+
+
+def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "cnn", epochs=2)
+    metrics = train(spec, synthetic_mnist, tmp_path)
+
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert list(history["epoch"]) == [1, 2]
+    assert {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(history)
+    # The last epoch's test accuracy is the final one: same model, same test subset.
+    assert history["test_acc"].iloc[-1] == pytest.approx(metrics["test_acc"])
+    assert metrics["test_acc"] > 0.5  # synthetic classes are learnable; chance is 0.1
+    assert metrics["train_seconds"] == pytest.approx(history["seconds"].sum())
+
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk["spec"] == spec and on_disk["parameters"] == metrics["parameters"]
+    assert on_disk["torch_version"] == torch.__version__ and on_disk["device"] == "cpu"
+    assert on_disk["latency_ms"] > 0 and on_disk["throughput"] > 0
+
+    grads = pd.read_csv(tmp_path / "grad_norms.csv")
+    steps = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
+    assert set(grads["step"]) == set(range(0, steps, spec["training"]["grad_log_every"]))
+    assert (grads["norm"] > 0).all()
+
+
+def test_checkpoint_rebuilds_the_model_with_weights_only(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "resnet", epochs=1)
+    metrics = train(spec, synthetic_mnist, tmp_path)
+    model, ckpt = load_checkpoint(tmp_path / "model.pt")  # torch.load(weights_only=True)
+    assert ckpt["spec"] == spec
+    idx = subset_indices(synthetic_mnist.test_labels, spec["data"]["test_size"])
+    batches = Batches(synthetic_mnist.test_images[idx], synthetic_mnist.test_labels[idx], 100,
+                      torch.device("cpu"), ckpt["mean"], ckpt["std"])
+    _, acc, _ = predict(model, batches)
+    assert acc == pytest.approx(metrics["test_acc"])
+
+
+def test_same_seed_same_metrics_other_seed_differs(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "mlp", epochs=1)
+    a = train(spec, synthetic_mnist, tmp_path / "a")
+    b = train(spec, synthetic_mnist, tmp_path / "b")
+    c = train({**spec, "seed": 1}, synthetic_mnist, tmp_path / "c")
+    for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert a[key] == b[key]
+    assert a["train_loss"] != c["train_loss"]
+
+
+def test_training_uses_exactly_the_threads_given(config, synthetic_mnist, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        train(smoke_spec(config, "mnist", "mlp", epochs=1), synthetic_mnist, tmp_path, threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_divergence_stops_the_run_and_is_recorded(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "mlp", epochs=3, lr=1e6, schedule="constant")
+    metrics = train(spec, synthetic_mnist, tmp_path)
+    assert metrics["diverged"] and metrics["diverged_epoch"] == 1
+    assert np.isnan(metrics["test_acc"])
+    assert json.loads((tmp_path / "metrics.json").read_text())["diverged"] is True
+
+
+def test_batches_normalize_and_cover_every_image_once():
+    images = np.random.default_rng(0).integers(0, 256, (50, 3, 4, 4), dtype=np.uint8)
+    labels = np.arange(50)
+    mean, std = channel_stats(images)
+    batches = Batches(images, labels, 16, torch.device("cpu"), mean, std, shuffle=True,
+                      generator=torch.Generator().manual_seed(0))
+    xs, ys = zip(*batches)
+    assert sorted(torch.cat(ys).tolist()) == list(range(50))
+    x = torch.cat(xs)
+    ref = (torch.from_numpy(images).float() / 255 - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)
+    torch.testing.assert_close(x, ref[torch.cat(ys)])
+    torch.testing.assert_close(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+
+
+def test_flip_crop_moves_pixels_without_changing_them():
+    x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).view(2, 1, 8, 8) + 1
+    out = flip_crop(x, torch.Generator().manual_seed(0), pad=2)
+    assert out.shape == x.shape
+    for i in range(2):
+        shown = out[i][out[i] != 0]  # zeros come from the padding
+        assert set(shown.tolist()) <= set(x[i].flatten().tolist())
+        assert len(shown) >= 6 * 6  # at most `pad` rows and columns shifted out

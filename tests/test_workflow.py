@@ -1,0 +1,120 @@
+"""End to end: the real Snakefile at smoke scale (synthetic data) in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> str:
+    # --config goes last: it takes every word after it as a key=value pair.
+    proc = subprocess.run([*SNAKEMAKE, "-d", str(workdir), "--cores", "2", *args,
+                           "--config", "scale=smoke"],
+                          capture_output=True, text=True, timeout=1200)
+    out = proc.stdout + proc.stderr
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out[-5000:]}")
+    return out
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table Snakemake prints, as {rule: count}."""
+    table = output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("workflow")
+    snakemake(workdir, "report")
+    return workdir
+
+
+def report_rows(md: str, dataset: str) -> dict[str, list[str]]:
+    """The report's table for ``dataset``: {variant label: cells}."""
+    section = md.split(f"### {dataset}\n", 1)[1].split("\n### ", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| variant")]
+    return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
+
+
+def test_report_tables_hold_the_runs_numbers(built):
+    summary = pd.read_csv(built / "results/summary.csv")
+    md = (built / "results/report/report.md").read_text()
+    assert len(summary) == 12 and not summary["diverged"].any()
+    for (dataset, label), runs in summary.groupby(["dataset", "label"]):
+        # Straight from the runs' own metrics.json, not from summary.csv.
+        metrics = [json.loads((built / f"results/runs/task1/{dataset}/{v}/seed{s}/metrics.json")
+                              .read_text()) for v, s in zip(runs["variant"], runs["seed"])]
+        accs = pd.Series([m["test_acc"] for m in metrics])
+        cells = report_rows(md, dataset)[label]
+        assert cells[3] == f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}"
+        assert cells[2] == f"{metrics[0]['parameters']:,}"
+        assert cells[-1] == str(len(metrics))
+    html = (built / "results/report/report.html").read_text()
+    for src in re.findall(r'<img src="([^"]+)"', html):
+        assert (built / "results/report" / src).stat().st_size > 1000  # a real PNG
+    assert (built / "results/runs/task1/mnist/cnn/seed0/confusion.csv").exists()
+
+
+def test_second_run_has_nothing_to_do(built):
+    assert "Nothing to be done" in snakemake(built, "report", "-n")
+
+
+def test_one_figure_rebuilds_alone(built):
+    figure = built / "results/figures/task1_comparison.png"
+    figure.unlink()
+    out = snakemake(built, "results/figures/task1_comparison.png")
+    assert job_counts(out) == {"comparison": 1}
+    assert figure.stat().st_size > 1000
+
+
+def test_unknown_figure_target_is_a_clear_error(built):
+    out = snakemake(built, "results/figures/task9_comparison.png", "-n", check=False)
+    assert "results/figures/task9_comparison.png is not a figure of this config" in out
+
+
+def test_changed_parameter_reruns_only_that_run(built, tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
+    cnn = next(v for v in variants if v["name"] == "cnn")
+    cnn["args"]["channels"] = [8, 16]
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    untouched = built / "results/runs/task1/mnist/mlp/seed0/metrics.json"
+    before = untouched.stat().st_mtime_ns
+
+    out = snakemake(built, "report", "--configfile", str(override))
+    counts = job_counts(out)
+    assert counts["train"] == 2 and counts["evaluate"] == 2  # the two seeds of mnist/cnn
+    assert "prepare_synthetic_data" not in counts
+    assert untouched.stat().st_mtime_ns == before
+    spec = json.loads((built / "results/runs/task1/mnist/cnn/seed1/metrics.json").read_text())
+    assert spec["spec"]["model_args"]["channels"] == [8, 16]
+
+
+def test_a_figure_needs_only_its_own_runs(tmp_path):
+    out = snakemake(tmp_path, "results/figures/task1_mnist_cnn_confusion.png", "-n")
+    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "evaluate": 2,
+                               "confusion": 1}
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: {lr: -1}\n")
+    out = snakemake(tmp_path, "report", "--configfile", str(bad), check=False)
+    assert "instance['training']['lr']" in out
+    assert not (tmp_path / "results").exists()
