@@ -7,4 +7,5 @@ from cnnlab.training import run_training
 
 with log_to(snakemake.log[0]):
     run_training(snakemake.params.spec, load_prepared(snakemake.input.data),
-                 Path(snakemake.output.metrics).parent, threads=snakemake.threads)
+                 Path(snakemake.output.metrics).parent, threads=snakemake.threads,
+                 resume_file=snakemake.params.resume)

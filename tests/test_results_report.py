@@ -60,7 +60,7 @@ def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     summary = summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]}, labels={"x": "<b>x</b>"})
     studies = {"s": {"title": "Study <i>S</i>", "datasets": {"mnist": {}}}}
     context = build_context(summary, studies, {}, "smoke", "synthetic")
-    for name in ("s_learning_curves", "s_comparison"):
+    for name in ("s_learning_curves", "s_comparison", "s_mnist_gradient_flow"):
         (tmp_path / f"{name}.png").write_bytes(b"png")
     render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html",
            [tmp_path / "s_learning_curves.png", tmp_path / "s_comparison.png"])

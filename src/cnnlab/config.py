@@ -106,6 +106,12 @@ def run_dir(study: str, dataset: str, variant: str, seed) -> str:
     return f"{RESULTS}/runs/{study}/{dataset}/{variant}/seed{seed}"
 
 
+def resume_path(run: str) -> str:
+    """Where a run keeps its resume checkpoint: outside its outputs, which Snakemake
+    deletes before the job (re)starts."""
+    return run.replace(f"{RESULTS}/runs/", f"{RESULTS}/resume/", 1) + ".pt"
+
+
 def prepared_path(dataset: str, synthetic: bool) -> str:
     return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}.npz"
 
@@ -127,6 +133,8 @@ def figure_names(config: dict) -> dict[str, dict]:
         figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
         figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
         for ds, ddef in sdef["datasets"].items():
+            figs[f"{study}_{ds}_gradient_flow"] = {"kind": "gradient_flow", "study": study,
+                                                    "dataset": ds}
             for var in ddef["variants"]:
                 figs[f"{study}_{ds}_{var['name']}_confusion"] = {
                     "kind": "confusion", "study": study, "dataset": ds, "variant": var["name"]}

@@ -62,8 +62,9 @@ def inference_speed(model, in_shape, device, batch_size: int = 256, repeats: int
             torch.cuda.synchronize()
         return time.perf_counter() - t
 
-    one = torch.randn(1, *in_shape, device=device)
-    many = torch.randn(batch_size, *in_shape, device=device)
+    one = torch.randn(1, *in_shape, device=device).contiguous(memory_format=torch.channels_last)
+    many = torch.randn(batch_size, *in_shape, device=device).contiguous(
+        memory_format=torch.channels_last)
     timed(one), timed(many)  # warm-up: first calls allocate and pick kernels
     latency = statistics.median(timed(one) for _ in range(repeats * 4))
     batch_time = statistics.median(timed(many) for _ in range(repeats))

@@ -80,3 +80,33 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
         fig.suptitle(title, y=1.12)
     fig.tight_layout()
     _save(fig, path)
+
+
+def gradient_flow(grad_norms: pd.DataFrame, path, title: str = "") -> None:
+    """``grad_norms``: grad_norms.csv rows with ``label`` and ``seed`` columns.
+    Left: median gradient norm of each weight layer over training, by the layer's relative
+    depth (0 = input side, 1 = output side), so models of different depth share an axis;
+    a falling line towards 0 is the vanishing-gradient signature. Right: the first and the
+    last layer's norm over training steps."""
+    frame = grad_norms.copy()
+    order = frame.drop_duplicates(["label", "layer"])[["label", "layer"]]
+    order["index"] = order.groupby("label", sort=False).cumcount()
+    order["depth"] = order["index"] / order.groupby("label")["index"].transform("max").clip(lower=1)
+    frame = frame.merge(order, on=["label", "layer"])
+    per_layer = frame.groupby(["label", "seed", "depth"], sort=False)["norm"].median().reset_index()
+    ends = frame[(frame["depth"] == 0) | (frame["depth"] == 1)].copy()
+    ends["layer"] = np.where(ends["depth"] == 0, "first layer", "last layer")
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    sns.lineplot(data=per_layer, x="depth", y="norm", hue="label", marker="o", ax=axes[0],
+                 errorbar=None)
+    axes[0].set(yscale="log", xlabel="relative depth of the layer (0 = input)",
+                ylabel="median gradient norm", title="gradient norm by layer")
+    sns.lineplot(data=ends, x="step", y="norm", hue="label", style="layer", ax=axes[1],
+                 errorbar=None, legend=False)
+    axes[1].set(yscale="log", xlabel="training step", ylabel="gradient norm",
+                title="first (solid) and last (dashed) layer over training")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)

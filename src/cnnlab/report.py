@@ -69,6 +69,11 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     for name, fig in figures.items()
                     if fig["kind"] == "confusion" and fig["study"] == study
                     and fig["dataset"] == ds],
+                "figures": [
+                    {"file": f"figures/{study}_{ds}_gradient_flow.png",
+                     "caption": f"Gradient flow on {ds}: median per-layer gradient norm by "
+                                f"relative depth (left), first and last layer over training "
+                                f"(right)."}],
             })
         sections.append({
             "name": study, "title": sdef.get("title", study),

@@ -47,3 +47,11 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     diverged = summary.groupby(keys, sort=False)["diverged"].sum().rename("diverged")
     return order.merge(stats.reset_index(), on=keys, how="left").merge(
         diverged.reset_index(), on=keys).fillna({"n": 0}).astype({"n": int})
+
+
+def read_run_tables(paths: list, specs: list[dict]) -> pd.DataFrame:
+    """Concatenate per-run CSVs (history.csv, grad_norms.csv), tagging each row with its
+    run's dataset, variant label and seed."""
+    return pd.concat([pd.read_csv(p).assign(dataset=s["dataset"], label=s["label"],
+                                            seed=s["seed"])
+                      for p, s in zip(paths, specs)], ignore_index=True)

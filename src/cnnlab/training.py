@@ -22,6 +22,7 @@ from cnnlab.batches import Batches, channel_stats
 from cnnlab.datasets import Prepared, subset_indices
 from cnnlab.evaluation import inference_speed, predict
 from cnnlab.models import build_model, count_parameters
+from cnnlab.resume import StopOnSignal, load_resume, save_resume
 
 CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
 
@@ -87,11 +88,14 @@ def load_run_data(data: Prepared, spec: dict, device, generator) -> RunData:
     te = subset_indices(data.test_labels, d["test_size"])
     train_images, train_labels = data.train_images[tr], data.train_labels[tr]
     mean, std = channel_stats(train_images)
+    ev = subset_indices(train_labels, len(te), seed=1)
     common = dict(device=device, mean=mean, std=std)
     return RunData(
         train=Batches(train_images, train_labels, t["batch_size"], shuffle=True,
                       augment=t["augment"], generator=generator, drop_last=True, **common),
-        train_eval=Batches(train_images, train_labels, t["eval_batch_size"], **common),
+        # Train accuracy for the overfitting gap, on as many training images as the test
+        # set has: an unbiased estimate at a fraction of a full pass over the data.
+        train_eval=Batches(train_images[ev], train_labels[ev], t["eval_batch_size"], **common),
         test=Batches(data.test_images[te], data.test_labels[te], t["eval_batch_size"], **common),
         in_shape=tuple(train_images.shape[1:]),
         classes=data.classes,
@@ -102,69 +106,140 @@ def load_run_data(data: Prepared, spec: dict, device, generator) -> RunData:
 
 @dataclass
 class TrainState:
+    """Everything about a run in progress except the tensors of model, optimizer and
+    random generators; with those, it is what a resumed run continues from."""
     history: list[dict] = field(default_factory=list)
     grad_norms: list[dict] = field(default_factory=list)
     diverged_epoch: int | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0        # training seconds of completed epochs
+    epoch: int = 1              # the epoch in progress, 1-based
+    batch: int = 0              # batches of that epoch already done
+    step: int = 0               # optimizer steps so far
+    order: torch.Tensor | None = None  # this epoch's sample order
+    loss_sum: float = 0.0       # running sums of the epoch in progress
+    correct: int = 0
+    seen: int = 0
+    epoch_seconds: float = 0.0
 
 
-def train_epochs(model, rd: RunData, spec: dict, progress) -> TrainState:
-    t = spec["training"]
-    epochs = t["epochs"]
-    optimizer = make_optimizer(model, t)
-    scheduler = make_scheduler(optimizer, t, epochs * len(rd.train))
-    state = TrainState()
-    step = 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        start = time.perf_counter()
-        loss_sum = torch.zeros((), device=rd.train.device)
-        correct = torch.zeros((), device=rd.train.device, dtype=torch.long)
-        seen = 0
-        bar = tqdm(total=len(rd.train), desc=f"epoch {epoch}/{epochs}", file=progress,
-                   mininterval=2.0, leave=True)
-        for x, y in rd.train:
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=t["label_smoothing"])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if t["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
-            if step % t["grad_log_every"] == 0:
-                norms = layer_grad_norms(model)
-                values = torch.stack(list(norms.values())).tolist()
-                state.grad_norms += [{"step": step, "epoch": epoch, "layer": k, "norm": v}
-                                     for k, v in zip(norms, values)]
-            optimizer.step()
-            scheduler.step()
-            # Accumulate on the device: no per-step host synchronization.
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
-            step += 1
-            bar.update()
-            if bar.n % 50 == 0:
-                bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}",
-                                acc=f"{correct.item() / seen:.3f}")
-        train_loss, train_acc = loss_sum.item() / seen, correct.item() / seen
-        bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}")
-        bar.close()
-        elapsed = time.perf_counter() - start
-        state.seconds += elapsed
+class Interrupted(RuntimeError):
+    """Training stopped on request (SIGTERM) after saving a resume checkpoint."""
+
+
+class Trainer:
+    """The training loop of one run, able to stop between two steps and to continue
+    from a snapshot exactly where it stopped: same sample order, same augmentation and
+    dropout draws, so a resumed run ends with the metrics of an uninterrupted one."""
+
+    def __init__(self, model, rd: RunData, spec: dict, generator: torch.Generator, progress):
+        self.model, self.rd, self.spec, self.generator = model, rd, spec, generator
+        self.t = spec["training"]
+        self.progress = progress
+        self.optimizer = make_optimizer(model, self.t)
+        self.scheduler = make_scheduler(self.optimizer, self.t, self.t["epochs"] * len(rd.train))
+        self.state = TrainState()
+
+    # ----------------------------------------------------------------- snapshots
+
+    def snapshot(self) -> dict:
+        """Plain values and tensors only: loadable with ``weights_only=True``."""
+        st = {k: v for k, v in vars(self.state).items()}
+        snap = {"spec": self.spec, "state": st,
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            snap["cuda_rng"] = torch.cuda.get_rng_state_all()
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        self.model.load_state_dict(snap["model"])
+        self.optimizer.load_state_dict(snap["optimizer"])
+        self.scheduler.load_state_dict(snap["scheduler"])
+        self.generator.set_state(snap["generator"])
+        torch.set_rng_state(snap["torch_rng"])
+        if "cuda_rng" in snap and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(snap["cuda_rng"])
+        self.state = TrainState(**snap["state"])
+
+    # ----------------------------------------------------------------- the loop
+
+    def run(self, should_stop=lambda: False, save=lambda snapshot: None) -> TrainState:
+        """Train to the last epoch. ``save`` receives a snapshot after every epoch (so a
+        killed job loses at most one epoch) and when ``should_stop()`` turns true, after
+        which ``Interrupted`` is raised."""
+        st, t, rd = self.state, self.t, self.rd
+        device = rd.train.device
+        while st.epoch <= t["epochs"] and st.diverged_epoch is None:
+            self.model.train()
+            if st.order is None:
+                st.order = rd.train.order()
+            loss_sum = torch.tensor(st.loss_sum, device=device)
+            correct = torch.tensor(st.correct, device=device)
+            start = time.perf_counter() - st.epoch_seconds
+            bar = tqdm(total=len(rd.train), initial=st.batch, mininterval=2.0,
+                       desc=f"epoch {st.epoch}/{t['epochs']}", file=self.progress)
+            for x, y in rd.train.iterate(st.order, st.batch):
+                logits = self.model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=t["label_smoothing"])
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if t["grad_clip"]:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"])
+                if st.step % t["grad_log_every"] == 0:
+                    self._record_grad_norms()
+                self.optimizer.step()
+                self.scheduler.step()
+                # Accumulate on the device: no per-step host synchronization.
+                loss_sum += loss.detach() * len(y)
+                correct += (logits.argmax(1) == y).sum()
+                st.seen += len(y)
+                st.step += 1
+                st.batch += 1
+                bar.update()
+                if st.batch % 50 == 0:
+                    bar.set_postfix(loss=f"{loss_sum.item() / st.seen:.3f}",
+                                    acc=f"{correct.item() / st.seen:.3f}")
+                if should_stop():
+                    st.loss_sum, st.correct = loss_sum.item(), correct.item()
+                    st.epoch_seconds = time.perf_counter() - start
+                    bar.close()
+                    save(self.snapshot())
+                    raise Interrupted(f"stopped in epoch {st.epoch} after batch {st.batch}; "
+                                      f"a rerun resumes from there")
+            bar.close()
+            self._finish_epoch(loss_sum.item() / st.seen, correct.item() / st.seen,
+                               time.perf_counter() - start)
+            save(self.snapshot())
+        return st
+
+    def _record_grad_norms(self) -> None:
+        norms = layer_grad_norms(self.model)
+        values = torch.stack(list(norms.values())).tolist()
+        self.state.grad_norms += [{"step": self.state.step, "epoch": self.state.epoch,
+                                   "layer": k, "norm": v} for k, v in zip(norms, values)]
+
+    def _finish_epoch(self, train_loss: float, train_acc: float, elapsed: float) -> None:
+        st = self.state
+        st.seconds += elapsed
         if not math.isfinite(train_loss):
-            state.diverged_epoch = epoch
-            print(f"epoch {epoch}: loss is {train_loss}; stopping this run as diverged",
-                  file=progress)
-            break
-        test_loss, test_acc, _ = predict(model, rd.test)
-        state.history.append({
-            "epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+            st.diverged_epoch = st.epoch
+            print(f"epoch {st.epoch}: loss is {train_loss}; stopping this run as diverged",
+                  file=self.progress)
+            return
+        test_loss, test_acc, _ = predict(self.model, self.rd.test)
+        st.history.append({
+            "epoch": st.epoch, "train_loss": train_loss, "train_acc": train_acc,
             "test_loss": test_loss, "test_acc": test_acc,
-            "lr": optimizer.param_groups[0]["lr"], "seconds": elapsed,
+            "lr": self.optimizer.param_groups[0]["lr"], "seconds": elapsed,
         })
-        print(f"epoch {epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
-              f"test loss {test_loss:.4f} acc {test_acc:.4f} | {elapsed:.1f}s", file=progress)
-    return state
+        print(f"epoch {st.epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+              f"test loss {test_loss:.4f} acc {test_acc:.4f} | {elapsed:.1f}s",
+              file=self.progress)
+        st.epoch += 1
+        st.batch = st.seen = st.correct = 0
+        st.loss_sum = st.epoch_seconds = 0.0
+        st.order = None
 
 
 def checkpoint(model, spec: dict, rd: RunData) -> dict:
@@ -192,13 +267,17 @@ def load_checkpoint(path, device="cpu"):
     model = build_model(ckpt["model"], ckpt["in_shape"], len(ckpt["classes"]),
                         **ckpt["model_args"])
     model.load_state_dict(ckpt["state_dict"])
-    return model.to(device), ckpt
+    return model.to(device, memory_format=torch.channels_last), ckpt
 
 
 def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
-                 progress=None) -> dict:
+                 progress=None, resume_file: Path | None = None,
+                 should_stop=None) -> dict:
     """Train one run and write its files into ``out_dir``; returns the metrics.
-    ``progress``: where the progress bar and epoch lines go (default: stderr)."""
+    ``progress``: where the progress bar and epoch lines go (default: stderr).
+    ``resume_file``: where to keep the resume checkpoint; a run finding one saved for the
+    same spec continues from it. ``should_stop``: polled after every step (default: was
+    SIGTERM received); when true, the run saves and raises ``Interrupted``."""
     progress = progress or sys.stderr
     configure_threads(threads)
     t = spec["training"]
@@ -207,12 +286,20 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     generator = torch.Generator().manual_seed(spec["seed"])
     rd = load_run_data(data, spec, device, generator)
     model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
-    model = model.to(device)
+    model = model.to(device, memory_format=torch.channels_last)
     print(f"{spec['study']}/{spec['dataset']}/{spec['variant']} seed {spec['seed']}: "
           f"{count_parameters(model):,} parameters, {len(rd.train.labels)} train / "
           f"{len(rd.test.labels)} test images, device {device}, {threads} threads",
           file=progress)
-    state = train_epochs(model, rd, spec, progress)
+    trainer = Trainer(model, rd, spec, generator, progress)
+    save = (lambda snap: save_resume(snap, resume_file)) if resume_file else (lambda snap: None)
+    snap = load_resume(resume_file, spec) if resume_file else None
+    if snap is not None:
+        trainer.restore(snap)
+        print(f"resuming from {resume_file}: epoch {trainer.state.epoch}, "
+              f"batch {trainer.state.batch}", file=progress)
+    with StopOnSignal() as signal_flag:
+        state = trainer.run(should_stop or signal_flag.requested, save)
 
     metrics = {"spec": spec, "parameters": count_parameters(model),
                "epochs_completed": len(state.history), "train_seconds": state.seconds,
@@ -239,6 +326,8 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     torch.save(checkpoint(model, spec, rd), out_dir / "model.pt")
     # metrics.json last: a run whose metrics exist finished writing everything else.
     write_json_atomic(metrics, out_dir / "metrics.json")
+    if resume_file:
+        Path(resume_file).unlink(missing_ok=True)
     return metrics
 
 

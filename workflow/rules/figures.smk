@@ -4,12 +4,13 @@ localrules:
     learning_curves,
     comparison,
     confusion,
+    gradient_flow,
 
 
 rule learning_curves:
     input:
         histories=lambda w: figure_runs(w, "learning_curves", "history.csv"),
-        code=lib("plots"),
+        code=lib("plots", "results"),
     output:
         report(
             "results/figures/{name}_learning_curves.png",
@@ -56,3 +57,21 @@ rule confusion:
         "results/logs/figures/{name}_confusion.log",
     script:
         "../../scripts/plot_confusion.py"
+
+
+rule gradient_flow:
+    input:
+        grad_norms=lambda w: figure_runs(w, "gradient_flow", "grad_norms.csv"),
+        code=lib("plots", "results"),
+    output:
+        report(
+            "results/figures/{name}_gradient_flow.png",
+            caption="../report/gradient_flow.rst",
+            category="gradient flow",
+        ),
+    params:
+        specs=lambda w: figure_specs(w, "gradient_flow"),
+    log:
+        "results/logs/figures/{name}_gradient_flow.log",
+    script:
+        "../../scripts/plot_gradient_flow.py"

@@ -1,6 +1,7 @@
 # One job per run: results/runs/<study>/<dataset>/<variant>/seed<seed>/.
 # The run's full spec is a parameter, so a changed spec reruns exactly that run.
-# Threads default to 2; change with `--set-threads train=N`.
+# Threads default to 2; change with `--set-threads train=N`. A job stopped by SIGTERM
+# saves results/resume/<run>.pt and the next attempt (--retries, a rerun) resumes from it.
 RUN = "results/runs/{study}/{dataset}/{variant}/seed{seed}"
 
 
@@ -15,6 +16,7 @@ rule train:
         metrics=f"{RUN}/metrics.json",
     params:
         spec=run_spec,
+        resume=lambda w: cnnlab_config.resume_path(run_path(w)),
     threads: 2
     resources:
         gpu=0,

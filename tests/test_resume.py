@@ -1,0 +1,115 @@
+"""Interrupted training resumes to exactly the metrics of an uninterrupted run (CPU)."""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from cnnlab.resume import load_resume
+from cnnlab.training import Interrupted, run_training
+
+from conftest import smoke_spec
+
+KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "parameters", "epochs_completed")
+
+
+def stop_after(steps: int):
+    calls = iter(range(10 ** 9))
+    return lambda: next(calls) + 1 >= steps
+
+
+@pytest.mark.parametrize("variant, stop_at", [("resnet_reg", 10), ("mlp", 7)])
+def test_resumed_run_equals_uninterrupted_run(config, synthetic_mnist, tmp_path, variant,
+                                              stop_at):
+    """resnet_reg: augmentation and dropout draw random numbers mid-epoch; stopping after
+    10 steps is mid-epoch 2. mlp: 7 steps is exactly an epoch boundary."""
+    spec = smoke_spec(config, "cifar10" if variant == "resnet_reg" else "mnist", variant)
+    data = synthetic_mnist if variant == "mlp" else _cifar(tmp_path)
+    quiet = io.StringIO()
+    straight = run_training(spec, data, tmp_path / "straight", progress=quiet)
+
+    resume = tmp_path / "resume.pt"
+    with pytest.raises(Interrupted):
+        run_training(spec, data, tmp_path / "resumed", progress=quiet, resume_file=resume,
+                     should_stop=stop_after(stop_at))
+    assert not (tmp_path / "resumed" / "metrics.json").exists()
+    saved = load_resume(resume, spec)
+    assert saved["state"]["step"] == stop_at
+
+    resumed = run_training(spec, data, tmp_path / "resumed", progress=quiet,
+                           resume_file=resume)
+    for key in KEYS:
+        assert resumed[key] == straight[key], key
+    assert (tmp_path / "resumed/history.csv").read_text().split("\n")[0] == \
+        (tmp_path / "straight/history.csv").read_text().split("\n")[0]
+    assert not resume.exists()  # a finished run leaves no resume file behind
+
+
+def _cifar(tmp_path):
+    from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
+
+    save_prepared(make_synthetic("cifar10", 1000, 300), "cifar10", tmp_path / "c.npz")
+    return load_prepared(tmp_path / "c.npz")
+
+
+def test_resume_file_of_another_spec_is_ignored(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "mlp")
+    resume = tmp_path / "resume.pt"
+    with pytest.raises(Interrupted):
+        run_training(spec, synthetic_mnist, tmp_path / "a", progress=io.StringIO(),
+                     resume_file=resume, should_stop=stop_after(3))
+    changed = smoke_spec(config, "mnist", "mlp", lr=0.01)
+    assert load_resume(resume, changed) is None
+    metrics = run_training(changed, synthetic_mnist, tmp_path / "a", progress=io.StringIO(),
+                           resume_file=resume)
+    assert metrics["epochs_completed"] == changed["training"]["epochs"]
+
+
+def test_resume_file_loads_with_weights_only(config, synthetic_mnist, tmp_path):
+    spec = smoke_spec(config, "mnist", "cnn")
+    with pytest.raises(Interrupted):
+        run_training(spec, synthetic_mnist, tmp_path, progress=io.StringIO(),
+                     resume_file=tmp_path / "r.pt", should_stop=stop_after(2))
+    torch.load(tmp_path / "r.pt", weights_only=True)  # raises on anything but plain data
+
+
+SIGTERM_JOB = """
+import sys, json
+from cnnlab.datasets import load_prepared
+from cnnlab.training import run_training
+spec = json.loads(sys.argv[1])
+run_training(spec, load_prepared(sys.argv[2]), sys.argv[3], resume_file=sys.argv[4])
+"""
+
+
+def test_sigterm_saves_and_the_rerun_resumes(config, tmp_path):
+    """A real SIGTERM, as a cluster's time limit sends it, to a training process."""
+    from cnnlab.datasets import make_synthetic, save_prepared
+
+    save_prepared(make_synthetic("mnist", 1000, 300), "mnist", tmp_path / "m.npz")
+    spec = smoke_spec(config, "mnist", "cnn", epochs=30)
+    resume, out = tmp_path / "resume.pt", tmp_path / "run"
+    args = [sys.executable, "-c", SIGTERM_JOB, json.dumps(spec), str(tmp_path / "m.npz"),
+            str(out), str(resume)]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not resume.exists() and time.time() < deadline:  # first epoch saved: mid-run
+        time.sleep(0.1)
+    assert resume.exists(), "training never saved a checkpoint"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Interrupted" in err
+    assert not (out / "metrics.json").exists()
+    saved = torch.load(resume, weights_only=True)
+    assert 1 <= saved["state"]["epoch"] <= 30
+
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resuming from" in done.stderr
+    assert json.loads((out / "metrics.json").read_text())["epochs_completed"] == 30
