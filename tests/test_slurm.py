@@ -1,0 +1,111 @@
+"""The SLURM profile against a real SLURM cluster (../shared/slurm's single-node recipe).
+
+Runs only where CNNLAB_SLURM_TESTS=1 says a cluster is up (.ci/run starts one, with fake
+GPUs so that GPU requests schedule); skipped elsewhere. Snakemake always runs under
+`timeout -k`: a Snakemake that lost track of its SLURM jobs would otherwise wait forever."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.skipif(os.environ.get("CNNLAB_SLURM_TESTS") != "1" or not shutil.which("sbatch"),
+                       reason="needs a running SLURM cluster (CNNLAB_SLURM_TESTS=1)"),
+]
+
+RUNS = ["results/runs/task1/mnist/mlp/seed0", "results/runs/task1/mnist/mlp/seed1"]
+# The cluster is one small node: ask for what it has, and poll it quickly.
+CLUSTER = ["--default-resources", "slurm_partition=debug", "mem_mb=500", "runtime=10",
+           "--set-resources", "train:mem_mb=1500", "train:runtime=10", "train:gpu=1",
+           "evaluate:mem_mb=1000",
+           "--slurm-init-seconds-before-status-checks", "2", "--set-threads", "train=1",
+           "evaluate=1"]
+
+
+def snakemake(workdir: Path, *args: str, profile=True, limit=600, wait=True):
+    # Targets first: list-valued options (--set-threads, --config, ...) swallow what follows.
+    cmd = ["timeout", "-k", "20", str(limit), sys.executable, "-m", "snakemake",
+           *args, "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    if profile:
+        cmd += ["--workflow-profile", str(REPO / "workflow/profiles/slurm"), *CLUSTER]
+    else:
+        cmd += ["--cores", "2", "--set-threads", "train=1"]
+    cmd += ["--config", "scale=smoke"]
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    return out
+
+
+def slurm_job_ids(output: str) -> list[str]:
+    return re.findall(r"submitted with SLURM jobid (\d+)", output)
+
+
+def sacct_states(ids: list[str]) -> dict[str, str]:
+    out = subprocess.run(["sacct", "-X", "-n", "-P", "--format=JobID,State", "-j", ",".join(ids)],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("|")[:2] for line in out.split())
+
+
+def metrics(workdir: Path, run: str) -> dict:
+    m = json.loads((workdir / run / "metrics.json").read_text())
+    return {k: m[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "parameters")}
+
+
+def test_training_goes_through_sbatch_and_matches_a_local_run(tmp_path):
+    targets = [f"{r}/{f}" for r in RUNS for f in ("metrics.json", "confusion.csv")]
+    out = snakemake(tmp_path / "slurm", *targets)
+    ids = slurm_job_ids(out)
+    assert len(ids) == 4  # 2 train + 2 evaluate jobs; data preparation stayed local
+    assert set(sacct_states(ids).values()) == {"COMPLETED"}
+
+    snakemake(tmp_path / "local", *targets, profile=False)
+    for run in RUNS:
+        assert metrics(tmp_path / "slurm", run) == metrics(tmp_path / "local", run)
+
+
+def test_terminated_training_job_is_retried_and_resumes(tmp_path):
+    override = tmp_path / "long.yaml"
+    override.write_text(yaml.safe_dump(
+        {"scales": {"smoke": {"synthetic": True, "seeds": [0], "datasets": {
+            "mnist": {"train_size": 1000, "test_size": 300, "epochs": 40}}}}}))
+    run = "results/runs/task1/mnist/cnn/seed0"
+    work = tmp_path / "w"
+    proc = snakemake(work, f"{run}/metrics.json", "--configfile", str(override), wait=False)
+
+    resume = work / "results/resume/task1/mnist/cnn/seed0.pt"
+    deadline = time.time() + 300
+    while not resume.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert resume.exists(), "the training job never saved an epoch checkpoint"
+    job = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
+    assert len(job) == 1
+    # SIGTERM to the job's processes, as a time limit or a preemption sends it. (A plain
+    # `scancel` would do the same, but plugin 2.8.0 does not recognise sacct's resulting
+    # "CANCELLED by <uid>" state and waits for the job forever.)
+    subprocess.run(["scancel", "--signal=TERM", job[0]], check=True)
+
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-6000:]
+    ids = slurm_job_ids(out)
+    states = sacct_states(ids)
+    assert states[job[0]] == "FAILED" and states[ids[-1]] == "COMPLETED" and len(ids) == 2
+    log = (work / "results/logs/train/task1/mnist/cnn/seed0.log").read_text()
+    assert "resuming from" in log  # the retry's log: it continued, not started over
+    assert json.loads((work / run / "metrics.json").read_text())["epochs_completed"] == 40
+    assert not resume.exists()
