@@ -16,6 +16,7 @@ rule all:
     input:
         "results/report/report.md",
         "results/report/report.html",
+        "results/report/report-standalone.html",
     default_target: True
 
 

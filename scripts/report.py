@@ -1,4 +1,6 @@
 """Rule report: adapter to cnnlab.report."""
+import json
+
 import pandas as pd
 
 from cnnlab.logs import log_to
@@ -6,7 +8,8 @@ from cnnlab.report import build_context, render
 
 with log_to(snakemake.log[0]):
     p = snakemake.params
+    data = [json.load(open(path)) for path in snakemake.input.data]
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
-                            p.scale, p.data_source)
+                            p.scale, data)
     render(context, p.templates, snakemake.output.md, snakemake.output.html,
-           snakemake.input.figures)
+           snakemake.input.figures, standalone_path=snakemake.output.standalone)

@@ -9,6 +9,8 @@ from cnnlab.results import over_seeds
 from conftest import REPO
 
 TEMPLATES = REPO / "workflow" / "templates"
+DATA = {"dataset": "mnist", "source": "mirror /m", "train": 60000, "test": 10000,
+        "prepared_sha256": "ab" * 32, "source_sha256": {"t10k-labels-idx1-ubyte.gz": "cd" * 32}}
 
 
 def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
@@ -24,7 +26,8 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
                          "train_seconds": 2.0, "latency_ms": 0.5, "throughput": 900.0,
                          "epochs_completed": 1, "diverged": False, "diverged_epoch": None,
                          "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
-                         "synthetic": True, "device": "cpu", "torch_version": "x",
+                         "synthetic": True, "device": "cpu", "device_name": "test CPU",
+                         "torch_version": "x",
                          "git_commit": "abc"})
     return pd.DataFrame(rows)
 
@@ -59,26 +62,33 @@ def test_winner_follows_the_numbers_and_the_spread():
 def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     summary = summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]}, labels={"x": "<b>x</b>"})
     studies = {"s": {"title": "Study <i>S</i>", "datasets": {"mnist": {}}}}
-    context = build_context(summary, studies, {}, "smoke", "synthetic")
+    context = build_context(summary, studies, {}, "smoke", [DATA])
     for name in ("s_learning_curves", "s_comparison", "s_mnist_gradient_flow"):
         (tmp_path / f"{name}.png").write_bytes(b"png")
-    render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html",
-           [tmp_path / "s_learning_curves.png", tmp_path / "s_comparison.png"])
-    html = (tmp_path / "r.html").read_text()
-    md = (tmp_path / "r.md").read_text()
+    figures = [tmp_path / f"{n}.png" for n in ("s_learning_curves", "s_comparison",
+                                               "s_mnist_gradient_flow")]
+    out = tmp_path / "report"
+    render(context, TEMPLATES, out / "r.md", out / "r.html", figures,
+           standalone_path=out / "one.html")
+    html = (out / "r.html").read_text()
+    md = (out / "r.md").read_text()
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "Study &lt;i&gt;S&lt;/i&gt;" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in md and "<b>x</b>" not in md
     assert "85.00 ± 7.07" in md and "55.00 ± 7.07" in html
-    assert (tmp_path / "figures" / "s_comparison.png").read_bytes() == b"png"
+    assert (out / "figures" / "s_comparison.png").read_bytes() == b"png"
     assert 'src="figures/s_comparison.png"' in html
+    assert "cdcdcdcd" in md and "t10k-labels-idx1-ubyte.gz" in html  # data checksums
+    standalone = (out / "one.html").read_text()
+    assert 'src="data:image/png;base64,cG5n"' in standalone  # b"png", embedded
+    assert 'src="figures/' not in standalone
 
 
 def test_templates_refuse_missing_values(tmp_path):
     import jinja2
 
     context = build_context(summary_frame({"x": [0.9]}),
-                            {"s": {"datasets": {"mnist": {}}}}, {}, "smoke", "synthetic")
+                            {"s": {"datasets": {"mnist": {}}}}, {}, "smoke", [DATA])
     del context["provenance"]["scale"]
     with pytest.raises(jinja2.UndefinedError):
         render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html", [])

@@ -118,3 +118,35 @@ def test_bad_config_fails_before_any_job(tmp_path):
     out = snakemake(tmp_path, "report", "--configfile", str(bad), check=False)
     assert "instance['training']['lr']" in out
     assert not (tmp_path / "results").exists()
+
+
+CHROMIUM = "/usr/bin/chromium"
+# The flags a root CI machine without network needs; Playwright adds its own headless ones.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.mark.parametrize("page_name", ["report.html", "report-standalone.html"])
+def test_report_renders_in_a_real_browser(built, tmp_path, page_name):
+    """Headless Chromium opens the report from disk: every image loaded, no console
+    errors; a screenshot is kept under results/."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)")
+    errors = []
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto((built / "results/report" / page_name).as_uri())
+        page.wait_for_load_state("load")
+        widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
+        title = page.text_content("h1")
+        page.screenshot(path=str(built / f"results/report/{page_name}.png"), full_page=True)
+        context.close()
+    assert title == "cnnlab report"
+    assert len(widths) >= 10 and min(widths) > 0, widths
+    assert errors == []
+    assert (built / f"results/report/{page_name}.png").stat().st_size > 10_000

@@ -233,7 +233,8 @@ def make_synthetic(name: str, train_size: int = 2000, test_size: int = 500, seed
 
 
 def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
-    """Write atomically: a crash leaves no half-written file under the final name."""
+    """Write atomically: a crash leaves no half-written file under the final name, and
+    concurrent writers (two workflows on one folder) each write their own temporary file."""
     info = dataset_info(name)
     for split in ("train", "test"):
         images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
@@ -244,7 +245,7 @@ def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
             raise DataError(f"{name} {split}: {len(images)} images but {len(labels)} labels")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial.npz")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial.npz")
     np.savez(tmp, classes=np.array(info.classes), **parts)
     os.replace(tmp, path)
 
@@ -278,20 +279,24 @@ def subset_indices(labels: np.ndarray, size: int | None, seed: int = 0) -> np.nd
 
 
 def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
-            download_root: Path | None = None) -> dict[str, str]:
+            download_root: Path | None = None) -> dict:
     """Read dataset ``name`` from ``source`` (``mirror``, ``download`` or ``synthetic``) and
-    write the prepared file. Returns a description of where the data came from."""
+    write the prepared file. Returns its provenance: where the data came from, the sha256
+    of every source file read and of the prepared file, and the split sizes."""
     if source == "mirror":
         parts = read_mirror(name, Path(mirror))
-        origin = f"mirror {Path(mirror).resolve()}"
+        origin, files = f"mirror {Path(mirror).resolve()}", sorted((Path(mirror) / name).glob("*"))
     elif source == "download":
         parts = read_torchvision(name, Path(download_root), download=True)
-        origin = "torchvision download"
+        folder = {"mnist": "MNIST", "cifar10": "cifar-10-batches-py"}[name]
+        origin, files = "torchvision download", sorted((Path(download_root) / folder).rglob("*"))
     elif source == "synthetic":
         parts = make_synthetic(name)
-        origin = "synthetic"
+        origin, files = "synthetic (cnnlab.datasets.make_synthetic)", []
     else:
         raise ValueError(f"unknown data source {source!r}: mirror, download or synthetic")
     save_prepared(parts, name, out)
     return {"dataset": name, "source": origin,
-            "train": str(len(parts["train_labels"])), "test": str(len(parts["test_labels"]))}
+            "source_sha256": {f.name: file_digest(f, "sha256") for f in files if f.is_file()},
+            "prepared_sha256": file_digest(Path(out), "sha256"),
+            "train": len(parts["train_labels"]), "test": len(parts["test_labels"])}

@@ -47,3 +47,19 @@ def run_provenance(device: torch.device, threads: int) -> dict:
     return {"torch_version": torch.__version__, "device": str(device),
             "device_name": device_name(device), "threads": threads,
             "git_commit": commit, "git_dirty": dirty}
+
+
+LIBRARIES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "seaborn", "jinja2",
+             "snakemake")
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions

@@ -4,6 +4,7 @@ error instead of an empty cell; the HTML environment autoescapes everything it p
 
 from __future__ import annotations
 
+import base64
 import math
 import shutil
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ import jinja2
 import pandas as pd
 
 from cnnlab import findings
-from cnnlab.provenance import git_commit
+from cnnlab.provenance import git_commit, library_versions
 from cnnlab.results import over_seeds
 
 
@@ -43,9 +44,10 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
 
 
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
-                  scale: str, data_source: str) -> dict:
+                  scale: str, data: list[dict]) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
-    as from ``config.figure_names``."""
+    as from ``config.figure_names``; ``data``: the prepared datasets' provenance records
+    (``datasets.prepare``)."""
     stats = over_seeds(summary)
     sections = []
     for study, sdef in studies.items():
@@ -88,24 +90,36 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             ],
         })
     commit, dirty = git_commit()
+    devices = summary[["device", "device_name"]].drop_duplicates()
     return {
         "sections": sections,
         "provenance": {
-            "scale": scale, "data_source": data_source,
+            "scale": scale,
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "runs": len(summary),
-            "torch_version": ", ".join(sorted(summary["torch_version"].unique())),
-            "devices": ", ".join(sorted(summary["device"].unique())),
+            "data": [{"dataset": d["dataset"], "source": d["source"],
+                      "train": d["train"], "test": d["test"],
+                      "prepared_sha256": d["prepared_sha256"],
+                      "files": sorted(d["source_sha256"].items())} for d in data],
+            "libraries": sorted(library_versions().items()),
+            "devices": ", ".join(f"{r.device} ({r.device_name})"
+                                 for r in devices.itertuples()),
             "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
+            "study_time": [{"study": study, "runs": len(g),
+                            "seconds": f"{g['train_seconds'].sum():.0f}"}
+                           for study, g in summary.groupby("study", sort=False)],
         },
     }
 
 
-def _environment(template_dir: Path, html: bool) -> jinja2.Environment:
+def _environment(template_dir: Path, html: bool, embed_from: Path | None = None):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir)),
                              undefined=jinja2.StrictUndefined, autoescape=html,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["md"] = md_escape
+    # An image source: the figure's file beside the report, or (for the single file
+    # that can be mailed) the figure itself as a data URI.
+    env.filters["src"] = (lambda f: _data_uri(embed_from / f)) if embed_from else (lambda f: f)
     return env
 
 
@@ -118,9 +132,16 @@ def md_escape(text) -> str:
     return text
 
 
-def render(context: dict, template_dir, md_path, html_path, figure_files: list) -> None:
-    """Write report.md and report.html, and copy the figures beside them so that the
-    report folder stands on its own."""
+def _data_uri(path: Path) -> str:
+    data = path.read_bytes()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def render(context: dict, template_dir, md_path, html_path, figure_files: list,
+           standalone_path=None) -> None:
+    """Write report.md and report.html, with the figures copied beside them so that the
+    report folder stands on its own, and optionally one self-contained HTML file with the
+    figures embedded."""
     template_dir = Path(template_dir)
     md_path, html_path = Path(md_path), Path(html_path)
     figure_dir = html_path.parent / "figures"
@@ -131,3 +152,6 @@ def render(context: dict, template_dir, md_path, html_path, figure_files: list) 
                        .render(**context))
     html_path.write_text(_environment(template_dir, True).get_template("report.html.j2")
                          .render(**context))
+    if standalone_path:
+        env = _environment(template_dir, True, embed_from=html_path.parent)
+        Path(standalone_path).write_text(env.get_template("report.html.j2").render(**context))

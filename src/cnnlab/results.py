@@ -26,6 +26,7 @@ def summary_row(metrics: dict) -> dict:
                 "batch_size": spec["training"]["batch_size"],
                 "train_size": spec["data"]["train_size"],
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
+                "device_name": metrics["device_name"],
                 "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"]})
     return row
 

@@ -44,7 +44,7 @@ def save_resume(snapshot: dict, path: Path) -> None:
     """Atomic: a job killed while saving leaves the previous resume file intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
     torch.save({"format": RESUME_FORMAT, **snapshot}, tmp)
     os.replace(tmp, path)
 

@@ -27,6 +27,11 @@ elif DATA_MIRROR:
 else:
     DATA_SOURCE = "download"
 LIB = Path(workflow.basedir) / "src" / "cnnlab"
+# Written beside each prepared dataset: its source and checksums, for the report.
+DATA_PROVENANCE = [
+    cnnlab_config.prepared_path(ds, SYNTHETIC).replace(".npz", ".json")
+    for ds in sorted({spec["dataset"] for spec in RUNS.values()})
+]
 
 
 wildcard_constraints:

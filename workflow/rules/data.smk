@@ -9,7 +9,8 @@ rule prepare_data:
     input:
         code=lib("datasets"),
     output:
-        "results/data/{dataset}.npz",
+        data="results/data/{dataset}.npz",
+        provenance="results/data/{dataset}.json",
     params:
         source=DATA_SOURCE if DATA_SOURCE != "synthetic" else "download",
         mirror=DATA_MIRROR,
@@ -24,7 +25,8 @@ rule prepare_synthetic_data:
     input:
         code=lib("datasets"),
     output:
-        "results/data/synthetic/{dataset}.npz",
+        data="results/data/synthetic/{dataset}.npz",
+        provenance="results/data/synthetic/{dataset}.json",
     params:
         source="synthetic",
         mirror="",

@@ -9,18 +9,19 @@ TEMPLATES = Path(workflow.basedir) / "workflow" / "templates"
 rule report:
     input:
         summary="results/summary.csv",
+        data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],
         templates=[str(TEMPLATES / "report.md.j2"), str(TEMPLATES / "report.html.j2")],
         code=lib("report", "findings", "results"),
     output:
         md="results/report/report.md",
         html="results/report/report.html",
+        standalone="results/report/report-standalone.html",
         figures=[f"results/report/figures/{name}.png" for name in FIGURES],
     params:
         studies=config["studies"],
         figures=FIGURES,
         scale=config["scale"],
-        data_source=DATA_SOURCE if DATA_SOURCE != "mirror" else f"mirror {DATA_MIRROR}",
         templates=str(TEMPLATES),
     log:
         "results/logs/report.log",
