@@ -57,9 +57,9 @@ def confusion_heatmap(matrix: pd.DataFrame, path, title: str = "") -> None:
 def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
     """Test accuracy against parameters and training time, and inference latency: one
     point per run, colour per model variant, one marker per dataset."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4), layout="constrained")
     common = dict(data=summary, hue="label", style="dataset", s=70)
-    sns.scatterplot(x="parameters", y="test_acc", ax=axes[0], legend=False, **common)
+    sns.scatterplot(x="parameters", y="test_acc", ax=axes[0], **common)
     axes[0].set_xscale("log")
     axes[0].set_title("accuracy vs parameters")
     sns.scatterplot(x="train_seconds", y="test_acc", ax=axes[1], legend=False, **common)
@@ -72,13 +72,13 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
     axes[2].set_ylabel("")
     for ax in axes[:2]:
         ax.set_ylabel("test accuracy")
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c) for c in
-               sns.color_palette(n_colors=summary["label"].nunique())]
-    fig.legend(handles, list(summary["label"].unique()), loc="upper center",
-               ncol=min(6, len(handles)), bbox_to_anchor=(0.35, 1.08), frameon=False)
+    # One legend (colour: variant, marker: dataset) for both scatter plots, outside them.
+    handles, labels = axes[0].get_legend_handles_labels()
+    axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(8, len(labels)),
+               frameon=False)
     if title:
-        fig.suptitle(title, y=1.12)
-    fig.tight_layout()
+        fig.suptitle(title)
     _save(fig, path)
 
 
