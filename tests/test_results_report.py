@@ -94,5 +94,13 @@ def test_templates_refuse_missing_values(tmp_path):
         render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html", [])
 
 
+def test_conclusions_follow_the_winner():
+    stats = over_seeds(summary_frame({"a": [0.9, 0.92], "b": [0.5, 0.52]}))
+    assert findings.conclusions(stats, {"s": "Study S"}) == [
+        "Study S, mnist: a is best with 91.00% test accuracy, 40.00 points above b (51.00%)."]
+    flipped = over_seeds(summary_frame({"a": [0.4, 0.42], "b": [0.5, 0.52]}))
+    assert findings.conclusions(flipped, {})[0].startswith("s, mnist: b is best")
+
+
 def test_md_escape_keeps_tables_intact():
     assert md_escape("a|b<c>") == "a\\|b&lt;c&gt;"

@@ -113,3 +113,32 @@ def test_sigterm_saves_and_the_rerun_resumes(config, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming from" in done.stderr
     assert json.loads((out / "metrics.json").read_text())["epochs_completed"] == 30
+
+
+def test_sigkill_loses_at_most_the_epoch_in_progress(config, tmp_path):
+    """SIGKILL cannot be caught: the run leaves no metrics, and the rerun resumes from
+    the last end-of-epoch checkpoint to the metrics of an uninterrupted run."""
+    from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
+
+    save_prepared(make_synthetic("mnist", 1000, 300), "mnist", tmp_path / "m.npz")
+    spec = smoke_spec(config, "mnist", "mlp", epochs=400)
+    resume, out = tmp_path / "resume.pt", tmp_path / "run"
+    args = [sys.executable, "-c", SIGTERM_JOB, json.dumps(spec), str(tmp_path / "m.npz"),
+            str(out), str(resume)]
+    proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not resume.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert not (out / "metrics.json").exists()
+    epoch = torch.load(resume, weights_only=True)["state"]["epoch"]
+    assert 1 < epoch <= 400 and torch.load(resume, weights_only=True)["state"]["batch"] == 0
+
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "resuming from" in done.stderr
+    straight = run_training(spec, load_prepared(tmp_path / "m.npz"), tmp_path / "straight",
+                            progress=io.StringIO())
+    resumed = json.loads((out / "metrics.json").read_text())
+    for key in KEYS:
+        assert resumed[key] == straight[key], key

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -110,6 +111,37 @@ def test_a_figure_needs_only_its_own_runs(tmp_path):
     out = snakemake(tmp_path, "results/figures/task1_mnist_cnn_confusion.png", "-n")
     assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "evaluate": 2,
                                "confusion": 1}
+
+
+def test_rejected_config_deletes_nothing(built, tmp_path):
+    before = sorted(p.relative_to(built) for p in (built / "results").rglob("*"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: {lr: 0}\n")
+    out = snakemake(built, "report", "--configfile", str(bad), check=False)
+    assert "instance['training']['lr']" in out
+    assert sorted(p.relative_to(built) for p in (built / "results").rglob("*")) == before
+
+
+def test_writes_only_under_results(built):
+    assert {p.name for p in built.iterdir()} <= {"results", ".snakemake"}
+
+
+def test_second_invocation_on_the_same_folder_is_locked_out(built):
+    """Snakemake's lock: while one run works on a folder, another is refused and the
+    first one finishes unharmed."""
+    (built / "results/runs/task1/mnist/mlp/seed0/metrics.json").unlink()
+    first = subprocess.Popen([*SNAKEMAKE, "-d", str(built), "--cores", "1", "report",
+                              "--config", "scale=smoke"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    locks = built / ".snakemake" / "locks"
+    deadline = time.time() + 60
+    while not any(locks.glob("*")) and time.time() < deadline:
+        time.sleep(0.05)
+    second = snakemake(built, "results/summary.csv", check=False)
+    out, _ = first.communicate(timeout=600)
+    assert "Directory cannot be locked" in second
+    assert first.returncode == 0, out[-3000:]
+    assert (built / "results/runs/task1/mnist/mlp/seed0/metrics.json").exists()
 
 
 def test_bad_config_fails_before_any_job(tmp_path):

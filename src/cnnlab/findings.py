@@ -81,3 +81,21 @@ def diverged(table: pd.DataFrame) -> str | None:
 def dataset_findings(table: pd.DataFrame) -> list[str]:
     found = [winner(table), most_overfit(table), cost(table), diverged(table)]
     return [f for f in found if f]
+
+
+def conclusions(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+    """One line per study and dataset: the best variant and its lead over the worst, so
+    the report closes with what each comparison came to."""
+    lines = []
+    for (study, dataset), table in stats.groupby(["study", "dataset"], sort=False):
+        ok = table[table["n"] > 0].sort_values("test_acc_mean", ascending=False)
+        if ok.empty:
+            continue
+        best, worst = ok.iloc[0], ok.iloc[-1]
+        text = (f"{titles.get(study, study)}, {dataset}: {best['label']} is best with "
+                f"{pct(best['test_acc_mean'])} test accuracy")
+        if len(ok) > 1:
+            text += (f", {100 * (best['test_acc_mean'] - worst['test_acc_mean']):.2f} points "
+                     f"above {worst['label']} ({pct(worst['test_acc_mean'])})")
+        lines.append(text + ".")
+    return lines

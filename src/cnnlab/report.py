@@ -93,6 +93,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
     devices = summary[["device", "device_name"]].drop_duplicates()
     return {
         "sections": sections,
+        "conclusions": findings.conclusions(
+            stats, {k: v.get("title", k) for k, v in studies.items()}),
         "provenance": {
             "scale": scale,
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
