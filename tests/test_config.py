@@ -15,8 +15,8 @@ def test_default_config_is_valid(default_config):
 
 def test_runs_cover_studies_variants_and_seeds(config):
     runs = expand_runs(config)
-    study = config["studies"]["task1"]["datasets"]
-    n_variants = sum(len(d["variants"]) for d in study.values())
+    n_variants = sum(len(d["variants"]) for study in config["studies"].values()
+                     for d in study["datasets"].values())
     assert len(runs) == n_variants * len(config["scales"]["smoke"]["seeds"])
     assert run_dir("task1", "mnist", "cnn", 1) in runs
 

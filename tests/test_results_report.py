@@ -25,6 +25,7 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
                          "gap_acc": min(1.0, acc + 0.01) - acc, "gap_loss": 0.1,
                          "train_seconds": 2.0, "latency_ms": 0.5, "throughput": 900.0,
                          "epochs_completed": 1, "diverged": False, "diverged_epoch": None,
+                         "max_loss_spike": 0.1, "grad_norm_log_var": 0.01,
                          "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
                          "synthetic": True, "device": "cpu", "device_name": "test CPU",
                          "torch_version": "x",
@@ -63,10 +64,10 @@ def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     summary = summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]}, labels={"x": "<b>x</b>"})
     studies = {"s": {"title": "Study <i>S</i>", "datasets": {"mnist": {}}}}
     context = build_context(summary, studies, {}, "smoke", [DATA])
-    for name in ("s_learning_curves", "s_comparison", "s_mnist_gradient_flow"):
+    for name in ("s_learning_curves", "s_comparison", "s_mnist_gradient_flow", "s_mnist_stability"):
         (tmp_path / f"{name}.png").write_bytes(b"png")
     figures = [tmp_path / f"{n}.png" for n in ("s_learning_curves", "s_comparison",
-                                               "s_mnist_gradient_flow")]
+                                               "s_mnist_gradient_flow", "s_mnist_stability")]
     out = tmp_path / "report"
     render(context, TEMPLATES, out / "r.md", out / "r.html", figures,
            standalone_path=out / "one.html")

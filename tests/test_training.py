@@ -19,7 +19,7 @@ def train(spec, data, out, threads=1):
 
 
 def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
-    spec = smoke_spec(config, "mnist", "cnn", epochs=2)
+    spec = smoke_spec(config, "mnist", "cnn", epochs=2, grad_log_every=3)
     metrics = train(spec, synthetic_mnist, tmp_path)
 
     history = pd.read_csv(tmp_path / "history.csv")
@@ -34,6 +34,10 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     assert on_disk["spec"] == spec and on_disk["parameters"] == metrics["parameters"]
     assert on_disk["torch_version"] == torch.__version__ and on_disk["device"] == "cpu"
     assert on_disk["latency_ms"] > 0 and on_disk["throughput"] > 0
+
+    steps_csv = pd.read_csv(tmp_path / "steps.csv")
+    assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))
+    assert steps_csv["loss"].iloc[0] > steps_csv["loss"].iloc[-1]  # it learned
 
     grads = pd.read_csv(tmp_path / "grad_norms.csv")
     steps = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
@@ -102,3 +106,13 @@ def test_flip_crop_moves_pixels_without_changing_them():
         shown = out[i][out[i] != 0]  # zeros come from the padding
         assert set(shown.tolist()) <= set(x[i].flatten().tolist())
         assert len(shown) >= 6 * 6  # at most `pad` rows and columns shifted out
+
+
+def test_stability_measures():
+    from cnnlab.training import stability
+
+    steps = [{"loss": l, "grad_norm": g} for l, g in [(2.0, 1.0), (1.0, 10.0), (1.5, 1.0), (0.5, 10.0)]]
+    measured = stability(steps)
+    assert measured["max_loss_spike"] == pytest.approx(0.5)
+    assert measured["grad_norm_log_var"] == pytest.approx(0.25)  # log10 norms 0,1,0,1
+    assert stability([{"loss": 1.0, "grad_norm": 1.0}])["max_loss_spike"] == 0.0

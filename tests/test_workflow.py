@@ -44,24 +44,29 @@ def built(tmp_path_factory) -> Path:
     return workdir
 
 
-def report_rows(md: str, dataset: str) -> dict[str, list[str]]:
-    """The report's table for ``dataset``: {variant label: cells}."""
-    section = md.split(f"### {dataset}\n", 1)[1].split("\n### ", 1)[0]
+def report_rows(md: str, title: str, dataset: str) -> dict[str, list[str]]:
+    """The report's table for ``dataset`` in the study titled ``title``: {label: cells}."""
+    study = md.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    section = study.split(f"### {dataset}\n", 1)[1].split("\n### ", 1)[0]
     rows = [line.strip("|").split(" | ") for line in section.splitlines()
             if line.startswith("| ") and not line.startswith("| variant")]
     return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
 
 
 def test_report_tables_hold_the_runs_numbers(built):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
     summary = pd.read_csv(built / "results/summary.csv")
     md = (built / "results/report/report.md").read_text()
-    assert len(summary) == 12 and not summary["diverged"].any()
-    for (dataset, label), runs in summary.groupby(["dataset", "label"]):
+    seeds = config["scales"]["smoke"]["seeds"]
+    assert len(summary) == len(seeds) * sum(
+        len(d["variants"]) for s in config["studies"].values() for d in s["datasets"].values())
+    assert not summary["diverged"].any()
+    for (study, dataset, label), runs in summary.groupby(["study", "dataset", "label"]):
         # Straight from the runs' own metrics.json, not from summary.csv.
-        metrics = [json.loads((built / f"results/runs/task1/{dataset}/{v}/seed{s}/metrics.json")
+        metrics = [json.loads((built / f"results/runs/{study}/{dataset}/{v}/seed{s}/metrics.json")
                               .read_text()) for v, s in zip(runs["variant"], runs["seed"])]
         accs = pd.Series([m["test_acc"] for m in metrics])
-        cells = report_rows(md, dataset)[label]
+        cells = report_rows(md, config["studies"][study]["title"], dataset)[label]
         assert cells[3] == f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}"
         assert cells[2] == f"{metrics[0]['parameters']:,}"
         assert cells[-1] == str(len(metrics))

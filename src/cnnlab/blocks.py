@@ -30,3 +30,28 @@ class BasicBlock(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3, 1x1 expand (ResNet-50 style): ``expansion`` times ``planes``
+    output channels for the parameter cost of a much thinner basic block."""
+
+    expansion = 4
+
+    def __init__(self, cin: int, planes: int, stride: int = 1):
+        super().__init__()
+        cout = planes * self.expansion
+        self.branch = nn.Sequential(
+            nn.Conv2d(cin, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
+            nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(planes), nn.ReLU(inplace=True),
+            nn.Conv2d(planes, cout, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = shortcut(cin, cout, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.branch(x) + self.shortcut(x))
+
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}

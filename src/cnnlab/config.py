@@ -133,8 +133,8 @@ def figure_names(config: dict) -> dict[str, dict]:
         figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
         figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
         for ds, ddef in sdef["datasets"].items():
-            figs[f"{study}_{ds}_gradient_flow"] = {"kind": "gradient_flow", "study": study,
-                                                    "dataset": ds}
+            for kind in ("gradient_flow", "stability"):
+                figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
             for var in ddef["variants"]:
                 figs[f"{study}_{ds}_{var['name']}_confusion"] = {
                     "kind": "confusion", "study": study, "dataset": ds, "variant": var["name"]}

@@ -13,7 +13,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnnlab.blocks import BasicBlock
+from cnnlab.blocks import BLOCKS, BasicBlock
+from cnnlab.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 # Supplied by the workflow from the dataset; config must not set them.
@@ -122,3 +123,35 @@ def resnet_small(in_shape, num_classes, widths=(16, 32, 64), blocks_per_stage=1,
                  dropout=0.0) -> nn.Module:
     """Small residual CNN of basic blocks (2 convs each, identity or 1x1 shortcut)."""
     return ResNet(in_shape[0], num_classes, BasicBlock, widths, blocks_per_stage, dropout)
+
+
+@register_model
+def resnet(in_shape, num_classes, block="basic", widths=(16, 32, 64), blocks_per_stage=2,
+           widen=1, dropout=0.0) -> nn.Module:
+    """Residual network of ``block`` ('basic' or 'bottleneck') blocks; ``widen`` multiplies
+    every stage's width (a wide ResNet is ``block: basic, widen: 2``, not a copy)."""
+    if block not in BLOCKS:
+        raise ValueError(f"block must be one of {sorted(BLOCKS)}, not {block!r}")
+    return ResNet(in_shape[0], num_classes, BLOCKS[block], [w * widen for w in widths],
+                  blocks_per_stage, dropout)
+
+
+@register_model
+def attention_cnn(in_shape, num_classes, channels=(32, 64, 128), reduction=4,
+                  custom_layers=True) -> nn.Module:
+    """A CNN using every custom layer: gated convolutions, Swish-beta activations,
+    squeeze-and-excitation after each stage and generalized-mean pooling. With
+    ``custom_layers=False`` the same network is built from standard layers (Conv2d, SiLU,
+    SE from nn ops, average pooling): the baseline it is compared with."""
+    conv = GatedConv2d if custom_layers else nn.Conv2d
+    layers: list[nn.Module] = []
+    cin = in_shape[0]
+    for i, c in enumerate(channels):
+        layers += [conv(cin, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),
+                   SwishBeta() if custom_layers else nn.SiLU(),
+                   (SqueezeExcite if custom_layers else SqueezeExciteReference)(c, reduction)]
+        if i < len(channels) - 1:
+            layers.append(nn.MaxPool2d(2))
+        cin = c
+    pool = GeMPool2d() if custom_layers else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return nn.Sequential(*layers, pool, nn.Linear(cin, num_classes))

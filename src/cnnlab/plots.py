@@ -110,3 +110,19 @@ def gradient_flow(grad_norms: pd.DataFrame, path, title: str = "") -> None:
         fig.suptitle(title)
     fig.tight_layout()
     _save(fig, path)
+
+
+def stability(steps: pd.DataFrame, path, title: str = "") -> None:
+    """``steps``: steps.csv rows with ``label`` and ``seed`` columns. The batch loss and
+    the total gradient norm at every logged step; bands are the spread over seeds, so
+    spikes and unsteady gradients stand out."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
+    sns.lineplot(data=steps, x="step", y="loss", hue="label", errorbar="sd", ax=axes[0])
+    axes[0].set(xlabel="training step", ylabel="batch loss", title="loss")
+    sns.lineplot(data=steps, x="step", y="grad_norm", hue="label", errorbar="sd", ax=axes[1],
+                 legend=False)
+    axes[1].set(yscale="log", xlabel="training step", ylabel="total gradient norm",
+                title="gradient norm")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)

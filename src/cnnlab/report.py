@@ -38,6 +38,8 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
             "test_acc": ms("test_acc", 100), "train_acc": ms("train_acc", 100),
             "gap_acc": ms("gap_acc", 100), "train_seconds": ms("train_seconds", 1, 1),
             "latency_ms": ms("latency_ms", 1, 3), "throughput": ms("throughput", 1, 0),
+            "max_loss_spike": ms("max_loss_spike", 1, 3),
+            "grad_norm_log_var": ms("grad_norm_log_var", 1, 4),
             "n": int(r["n"]), "diverged": int(r["diverged"]),
         })
     return rows
@@ -75,7 +77,11 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     {"file": f"figures/{study}_{ds}_gradient_flow.png",
                      "caption": f"Gradient flow on {ds}: median per-layer gradient norm by "
                                 f"relative depth (left), first and last layer over training "
-                                f"(right)."}],
+                                f"(right)."},
+                    {"file": f"figures/{study}_{ds}_stability.png",
+                     "caption": f"Training stability on {ds}: batch loss and total gradient "
+                                f"norm at every logged step; bands are the spread over "
+                                f"seeds."}],
             })
         sections.append({
             "name": study, "title": sdef.get("title", study),

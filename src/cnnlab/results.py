@@ -9,7 +9,8 @@ import pandas as pd
 
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
 MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
-            "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed"]
+            "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
+            "max_loss_spike", "grad_norm_log_var"]
 
 
 def summary_row(metrics: dict) -> dict:
@@ -18,7 +19,8 @@ def summary_row(metrics: dict) -> dict:
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
                                         "test_loss", "train_seconds", "latency_ms",
                                         "throughput", "epochs_completed", "diverged",
-                                        "diverged_epoch")})
+                                        "diverged_epoch", "max_loss_spike",
+                                        "grad_norm_log_var")})
     # The overfitting gap: how much better the model does on what it was trained on.
     row["gap_acc"] = metrics["train_acc"] - metrics["test_acc"]
     row["gap_loss"] = metrics["test_loss"] - metrics["train_loss"]

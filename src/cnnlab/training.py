@@ -1,5 +1,5 @@
 """One training run: from a spec and a prepared dataset to a checkpoint, ``history.csv``,
-``grad_norms.csv`` and ``metrics.json``."""
+``grad_norms.csv``, ``steps.csv`` and ``metrics.json``."""
 
 from __future__ import annotations
 
@@ -110,6 +110,7 @@ class TrainState:
     random generators; with those, it is what a resumed run continues from."""
     history: list[dict] = field(default_factory=list)
     grad_norms: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)  # loss and total gradient norm
     diverged_epoch: int | None = None
     seconds: float = 0.0        # training seconds of completed epochs
     epoch: int = 1              # the epoch in progress, 1-based
@@ -187,7 +188,7 @@ class Trainer:
                 if t["grad_clip"]:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"])
                 if st.step % t["grad_log_every"] == 0:
-                    self._record_grad_norms()
+                    self._record_step(loss)
                 self.optimizer.step()
                 self.scheduler.step()
                 # Accumulate on the device: no per-step host synchronization.
@@ -213,11 +214,16 @@ class Trainer:
             save(self.snapshot())
         return st
 
-    def _record_grad_norms(self) -> None:
+    def _record_step(self, loss) -> None:
+        """Every ``grad_log_every`` steps: each layer's gradient norm, the total norm and
+        the batch loss (one host synchronization per record, not per step)."""
         norms = layer_grad_norms(self.model)
-        values = torch.stack(list(norms.values())).tolist()
-        self.state.grad_norms += [{"step": self.state.step, "epoch": self.state.epoch,
-                                   "layer": k, "norm": v} for k, v in zip(norms, values)]
+        values = torch.stack([*norms.values(), loss.detach().float()]).tolist()
+        st = self.state
+        st.grad_norms += [{"step": st.step, "epoch": st.epoch, "layer": k, "norm": v}
+                          for k, v in zip(norms, values)]
+        st.steps.append({"step": st.step, "epoch": st.epoch, "loss": values[-1],
+                         "grad_norm": math.sqrt(sum(v * v for v in values[:-1]))})
 
     def _finish_epoch(self, train_loss: float, train_acc: float, elapsed: float) -> None:
         st = self.state
@@ -240,6 +246,18 @@ class Trainer:
         st.batch = st.seen = st.correct = 0
         st.loss_sum = st.epoch_seconds = 0.0
         st.order = None
+
+
+def stability(steps: list[dict]) -> dict:
+    """How smoothly a run trained, from its logged steps: the largest rise of the batch
+    loss between two consecutive records, and the variance of log10 of the total gradient
+    norm (scale-free: a norm that swings by 10x counts the same at any size)."""
+    loss = np.array([s["loss"] for s in steps], dtype=float)
+    norm = np.array([s["grad_norm"] for s in steps], dtype=float)
+    spike = float(np.max(np.diff(loss), initial=0.0)) if len(loss) > 1 else 0.0
+    log_norm = np.log10(norm[np.isfinite(norm) & (norm > 0)])
+    return {"max_loss_spike": spike,
+            "grad_norm_log_var": float(np.var(log_norm)) if len(log_norm) else float("nan")}
 
 
 def checkpoint(model, spec: dict, rd: RunData) -> dict:
@@ -302,6 +320,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
         state = trainer.run(should_stop or signal_flag.requested, save)
 
     metrics = {"spec": spec, "parameters": count_parameters(model),
+               **stability(state.steps),
                "epochs_completed": len(state.history), "train_seconds": state.seconds,
                "diverged": state.diverged_epoch is not None,
                "diverged_epoch": state.diverged_epoch}
@@ -323,6 +342,8 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
                                                                 index=False)
     pd.DataFrame(state.grad_norms, columns=["step", "epoch", "layer", "norm"]).to_csv(
         out_dir / "grad_norms.csv", index=False)
+    pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "grad_norm"]).to_csv(
+        out_dir / "steps.csv", index=False)
     torch.save(checkpoint(model, spec, rd), out_dir / "model.pt")
     # metrics.json last: a run whose metrics exist finished writing everything else.
     write_json_atomic(metrics, out_dir / "metrics.json")

@@ -1,28 +1,38 @@
 # One rule per kind of figure; each figure has a stable name from config keys and needs
 # only its own runs, so `snakemake --cores 1 results/figures/<name>.png` rebuilds just it.
 localrules:
-    learning_curves,
+    run_figure,
     comparison,
     confusion,
-    gradient_flow,
+
+RUN_TABLES = {
+    "learning_curves": "history.csv",
+    "gradient_flow": "grad_norms.csv",
+    "stability": "steps.csv",
+}
 
 
-rule learning_curves:
+rule run_figure:
+    # Figures drawn from per-run tables: learning curves (history.csv), gradient flow
+    # (grad_norms.csv) and training stability (steps.csv); the plot function has the
+    # figure kind's name.
     input:
-        histories=lambda w: figure_runs(w, "learning_curves", "history.csv"),
+        tables=lambda w: figure_runs(w, w.kind, RUN_TABLES[w.kind]),
         code=lib("plots", "results"),
     output:
         report(
-            "results/figures/{name}_learning_curves.png",
-            caption="../report/learning_curves.rst",
-            category="{name}",
+            "results/figures/{name}_{kind}.png",
+            caption="../report/run_figure.rst",
+            category="{kind}",
         ),
     params:
-        specs=lambda w: figure_specs(w, "learning_curves"),
+        specs=lambda w: figure_specs(w, w.kind),
+    wildcard_constraints:
+        kind="|".join(RUN_TABLES),
     log:
-        "results/logs/figures/{name}_learning_curves.log",
+        "results/logs/figures/{name}_{kind}.log",
     script:
-        "../../scripts/plot_learning_curves.py"
+        "../../scripts/plot_run_tables.py"
 
 
 rule comparison:
@@ -58,20 +68,3 @@ rule confusion:
     script:
         "../../scripts/plot_confusion.py"
 
-
-rule gradient_flow:
-    input:
-        grad_norms=lambda w: figure_runs(w, "gradient_flow", "grad_norms.csv"),
-        code=lib("plots", "results"),
-    output:
-        report(
-            "results/figures/{name}_gradient_flow.png",
-            caption="../report/gradient_flow.rst",
-            category="gradient flow",
-        ),
-    params:
-        specs=lambda w: figure_specs(w, "gradient_flow"),
-    log:
-        "results/logs/figures/{name}_gradient_flow.log",
-    script:
-        "../../scripts/plot_gradient_flow.py"

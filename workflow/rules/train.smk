@@ -13,6 +13,7 @@ rule train:
         model=f"{RUN}/model.pt",
         history=f"{RUN}/history.csv",
         grad_norms=f"{RUN}/grad_norms.csv",
+        steps=f"{RUN}/steps.csv",
         metrics=f"{RUN}/metrics.json",
     params:
         spec=run_spec,

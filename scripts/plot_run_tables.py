@@ -1,0 +1,9 @@
+"""Rule run_figure: adapter to the cnnlab.plots function named by the figure kind."""
+from cnnlab import plots
+from cnnlab.logs import log_to
+from cnnlab.results import read_run_tables
+
+with log_to(snakemake.log[0]):
+    draw = getattr(plots, snakemake.wildcards.kind)
+    draw(read_run_tables(snakemake.input.tables, snakemake.params.specs), snakemake.output[0],
+         title=snakemake.wildcards.name)

@@ -1,0 +1,195 @@
+"""Custom layers, each a ``torch.autograd.Function`` with a hand-written forward and
+backward, wrapped in an ``nn.Module``. Each reduces to a built-in layer at one parameter
+value (named in its docstring), which is what the tests compare against:
+
+* ``GatedConv2d``  - convolution with a learnable per-output-channel gate (gate = 1:
+                     ``nn.Conv2d``);
+* ``SqueezeExcite`` - squeeze-and-excitation channel attention (no built-in; compared with
+                     the same computation from ``nn.Linear`` and friends);
+* ``SwishBeta``    - x * sigmoid(beta * x) with a learnable beta (beta = 1: ``nn.SiLU``);
+* ``GeMPool2d``    - generalized-mean pooling with a learnable exponent p
+                     (p = 1, positive inputs: ``nn.AdaptiveAvgPool2d(1)``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.grad import conv2d_input, conv2d_weight
+
+# --------------------------------------------------------------------------- gated conv
+
+
+class GatedConv2dFunction(torch.autograd.Function):
+    """y = gate[c] * (conv2d(x, w) + b[c])."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, gate, stride: int, padding: int):
+        conv = F.conv2d(x, weight, bias, stride=stride, padding=padding)
+        ctx.save_for_backward(x, weight, gate, conv)
+        ctx.conf = (stride, padding)
+        return conv * gate.view(1, -1, 1, 1)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight, gate, conv = ctx.saved_tensors
+        stride, padding = ctx.conf
+        grad_conv = grad_out * gate.view(1, -1, 1, 1)
+        grad_x = grad_w = grad_b = grad_gate = None
+        if ctx.needs_input_grad[0]:
+            grad_x = conv2d_input(x.shape, weight, grad_conv, stride=stride, padding=padding)
+        if ctx.needs_input_grad[1]:
+            grad_w = conv2d_weight(x, weight.shape, grad_conv, stride=stride, padding=padding)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad_conv.sum(dim=(0, 2, 3))
+        if ctx.needs_input_grad[3]:
+            grad_gate = (grad_out * conv).sum(dim=(0, 2, 3))
+        return grad_x, grad_w, grad_b, grad_gate, None, None
+
+
+class GatedConv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose output channels are scaled by learnable gates (initially 1):
+    the network can switch channels off smoothly, and a gate of 1 is a plain conv."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
+                         padding=padding, bias=bias)
+        self.gate = nn.Parameter(torch.ones(out_channels))
+
+    def forward(self, x):
+        return GatedConv2dFunction.apply(x, self.weight, self.bias, self.gate,
+                                         self.stride[0], self.padding[0])
+
+
+# --------------------------------------------------------------------------- squeeze-excite
+
+
+class SqueezeExciteFunction(torch.autograd.Function):
+    """y = x * sigmoid(W2 relu(W1 mean_hw(x) + b1) + b2), per sample and channel."""
+
+    @staticmethod
+    def forward(ctx, x, w1, b1, w2, b2):
+        squeezed = x.mean(dim=(2, 3))                  # N, C
+        hidden_pre = squeezed @ w1.t() + b1            # N, R
+        hidden = hidden_pre.clamp_min(0)
+        attention = torch.sigmoid(hidden @ w2.t() + b2)  # N, C
+        ctx.save_for_backward(x, w1, w2, squeezed, hidden_pre, hidden, attention)
+        return x * attention[:, :, None, None]
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, w1, w2, squeezed, hidden_pre, hidden, attention = ctx.saved_tensors
+        grad_attention = (grad_out * x).sum(dim=(2, 3))             # N, C
+        grad_logit = grad_attention * attention * (1 - attention)   # through the sigmoid
+        grad_w2 = grad_logit.t() @ hidden
+        grad_b2 = grad_logit.sum(0)
+        grad_hidden_pre = (grad_logit @ w2) * (hidden_pre > 0)      # through the ReLU
+        grad_w1 = grad_hidden_pre.t() @ squeezed
+        grad_b1 = grad_hidden_pre.sum(0)
+        grad_squeezed = grad_hidden_pre @ w1                        # N, C
+        hw = x.shape[2] * x.shape[3]
+        grad_x = grad_out * attention[:, :, None, None] + (grad_squeezed / hw)[:, :, None, None]
+        return grad_x, grad_w1, grad_b1, grad_w2, grad_b2
+
+
+class SqueezeExcite(nn.Module):
+    """Channel attention (Hu et al. 2018): each channel is reweighted by a gate computed
+    from the global average of all channels through a ``reduction``-fold bottleneck."""
+
+    def __init__(self, channels: int, reduction: int = 4):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, x):
+        return SqueezeExciteFunction.apply(x, self.fc1.weight, self.fc1.bias,
+                                           self.fc2.weight, self.fc2.bias)
+
+
+class SqueezeExciteReference(SqueezeExcite):
+    """The same computation from built-in operations (autograd's own backward): the
+    'standard layers' twin of ``SqueezeExcite``."""
+
+    def forward(self, x):
+        gate = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return x * gate[:, :, None, None]
+
+
+# --------------------------------------------------------------------------- activation
+
+
+class SwishBetaFunction(torch.autograd.Function):
+    """y = x * sigmoid(beta * x)."""
+
+    @staticmethod
+    def forward(ctx, x, beta):
+        s = torch.sigmoid(beta * x)
+        ctx.save_for_backward(x, beta, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, beta, s = ctx.saved_tensors
+        ds = s * (1 - s)                       # sigmoid'(beta x)
+        grad_x = grad_out * (s + beta * x * ds)
+        grad_beta = (grad_out * x * x * ds).sum().reshape(beta.shape)
+        return grad_x, grad_beta
+
+
+class SwishBeta(nn.Module):
+    """Swish with a learnable slope (Ramachandran et al. 2017); beta = 1 is SiLU, large
+    beta approaches ReLU."""
+
+    def __init__(self, beta: float = 1.0):
+        super().__init__()
+        self.beta = nn.Parameter(torch.tensor(float(beta)))
+
+    def forward(self, x):
+        return SwishBetaFunction.apply(x, self.beta)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+class GeMPoolFunction(torch.autograd.Function):
+    """y[n, c] = mean_hw(max(x, eps) ** p) ** (1 / p)."""
+
+    @staticmethod
+    def forward(ctx, x, p, eps: float):
+        clamped = x.clamp_min(eps)
+        powered = clamped.pow(p)
+        mean = powered.mean(dim=(2, 3))
+        y = mean.pow(1 / p)
+        ctx.save_for_backward(x, p, clamped, powered, mean, y)
+        ctx.eps = eps
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, p, clamped, powered, mean, y = ctx.saved_tensors
+        hw = x.shape[2] * x.shape[3]
+        # dy/dx = mean^(1/p - 1) * x^(p-1) / HW where x > eps (the clamp passes no gradient)
+        scale = (y / mean)[:, :, None, None]                 # mean^(1/p - 1)
+        grad_x = grad_out[:, :, None, None] * scale * powered / clamped / hw
+        grad_x = grad_x * (x > ctx.eps)
+        # dy/dp = y * (-ln(mean) / p^2 + mean(x^p ln x) / (p * mean))
+        weighted_log = (powered * clamped.log()).mean(dim=(2, 3))
+        dy_dp = y * (-mean.log() / p ** 2 + weighted_log / (p * mean))
+        grad_p = (grad_out * dy_dp).sum().reshape(p.shape)
+        return grad_x, grad_p, None
+
+
+class GeMPool2d(nn.Module):
+    """Generalized-mean global pooling (Radenovic et al. 2018): p = 1 is average pooling,
+    large p approaches max pooling; p is learned. Returns N x C."""
+
+    def __init__(self, p: float = 3.0, eps: float = 1e-6):
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p)))
+        self.eps = eps
+
+    def forward(self, x):
+        return GeMPoolFunction.apply(x, self.p, self.eps)
