@@ -20,6 +20,7 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
         for seed, acc in enumerate(values):
             rows.append({"study": "s", "dataset": "mnist", "variant": variant,
                          "label": (labels or {}).get(variant, variant), "model": "mlp",
+                         "args": "{}", "receptive_fields": "",
                          "seed": seed, "parameters": 1000, "train_acc": min(1.0, acc + 0.01),
                          "test_acc": acc, "train_loss": 0.1, "test_loss": 0.2,
                          "gap_acc": min(1.0, acc + 0.01) - acc, "gap_loss": 0.1,
@@ -101,6 +102,15 @@ def test_conclusions_follow_the_winner():
         "Study S, mnist: a is best with 91.00% test accuracy, 40.00 points above b (51.00%)."]
     flipped = over_seeds(summary_frame({"a": [0.4, 0.42], "b": [0.5, 0.52]}))
     assert findings.conclusions(flipped, {})[0].startswith("s, mnist: b is best")
+
+
+def test_efficiency_names_a_smaller_model_that_came_close():
+    frame = summary_frame({"big": [0.90, 0.90], "small": [0.895, 0.895], "bad": [0.5, 0.5]})
+    frame.loc[frame["variant"] == "small", "parameters"] = 250
+    text = findings.efficiency(over_seeds(frame))
+    assert text == "small came within 0.50 points of big with 250 parameters, 0.25x as many."
+    frame.loc[frame["variant"] == "small", "test_acc"] = 0.7
+    assert findings.efficiency(over_seeds(frame)).startswith("No model with fewer parameters")
 
 
 def test_md_escape_keeps_tables_intact():

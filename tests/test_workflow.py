@@ -112,6 +112,23 @@ def test_changed_parameter_reruns_only_that_run(built, tmp_path):
     assert spec["spec"]["model_args"]["channels"] == [8, 16]
 
 
+def test_diverged_run_is_reported_and_the_rest_completes(built, tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    mlp = config["studies"]["task1"]["datasets"]["mnist"]["variants"][0]
+    mlp["training"] = {"lr": 1.0e9, "schedule": "constant"}
+    override = tmp_path / "diverge.yaml"
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    snakemake(built, "report", "--configfile", str(override))
+    summary = pd.read_csv(built / "results/summary.csv")
+    bad = summary[(summary["study"] == "task1") & (summary["variant"] == "mlp")
+                  & (summary["dataset"] == "mnist")]
+    assert bad["diverged"].all() and (bad["diverged_epoch"] == 1).all()
+    md = (built / "results/report/report.md").read_text()
+    row = report_rows(md, config["studies"]["task1"]["title"], "mnist")[mlp["label"]]
+    assert row[3] == "n/a" and row[-1] == "0 (2 diverged)"
+    assert "Diverged (NaN or infinite loss; left out of the means): MLP (3 layers) (2 run(s))" in md
+
+
 def test_a_figure_needs_only_its_own_runs(tmp_path):
     out = snakemake(tmp_path, "results/figures/task1_mnist_cnn_confusion.png", "-n")
     assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "evaluate": 2,

@@ -15,21 +15,25 @@ def shortcut(cin: int, cout: int, stride: int) -> nn.Module:
 
 
 class BasicBlock(nn.Module):
+    """Two 3x3 convolutions and a shortcut; ``residual=False`` drops the shortcut, giving
+    the plain two-layer unit that depth studies compare against."""
+
     expansion = 1
 
-    def __init__(self, cin: int, planes: int, stride: int = 1):
+    def __init__(self, cin: int, planes: int, stride: int = 1, residual: bool = True):
         super().__init__()
+        self.residual = residual
         self.conv1 = nn.Conv2d(cin, planes, 3, stride=stride, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         self.relu = nn.ReLU(inplace=True)
-        self.shortcut = shortcut(cin, planes, stride)
+        self.shortcut = shortcut(cin, planes, stride) if residual else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return self.relu(out + self.shortcut(x))
+        return self.relu(out + self.shortcut(x) if self.residual else out)
 
 
 class Bottleneck(nn.Module):

@@ -133,7 +133,7 @@ def figure_names(config: dict) -> dict[str, dict]:
         figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
         figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
         for ds, ddef in sdef["datasets"].items():
-            for kind in ("gradient_flow", "stability"):
+            for kind in ("gradient_flow", "stability", *sdef.get("probes", [])):
                 figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
             for var in ddef["variants"]:
                 figs[f"{study}_{ds}_{var['name']}_confusion"] = {

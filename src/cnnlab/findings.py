@@ -4,6 +4,7 @@ template only prints them, so a result that changes changes what the report says
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -70,6 +71,71 @@ def cost(table: pd.DataFrame) -> str | None:
             f"{int(big['parameters_mean']):,} ({big['label']}).")
 
 
+def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
+    """Whether a smaller model came close to the best one: the variant with the fewest
+    parameters whose mean test accuracy is within ``tolerance`` (or the seed spread, if
+    larger) of the best."""
+    ok = table[table["n"] > 0]
+    if len(ok) < 2:
+        return None
+    best = ok.loc[ok["test_acc_mean"].idxmax()]
+    close = ok[best["test_acc_mean"] - ok["test_acc_mean"]
+               <= max(tolerance, _spread(best))]
+    lean = close.loc[close["parameters_mean"].idxmin()]
+    if lean["label"] == best["label"]:
+        smaller = ok[ok["parameters_mean"] < best["parameters_mean"]]
+        if smaller.empty:
+            return f"{best['label']} is both the most accurate and the smallest model."
+        return (f"No model with fewer parameters than {best['label']} "
+                f"({int(best['parameters_mean']):,}) came within {100 * tolerance:.0f} point "
+                f"of its accuracy.")
+    return (f"{lean['label']} came within {100 * (best['test_acc_mean'] - lean['test_acc_mean']):.2f}"
+            f" points of {best['label']} with {int(lean['parameters_mean']):,} parameters, "
+            f"{lean['parameters_mean'] / best['parameters_mean']:.2f}x as many.")
+
+
+def accuracy_per_second(table: pd.DataFrame) -> str | None:
+    """Which variant bought the most test accuracy per second of training."""
+    ok = table[(table["n"] > 0) & (table["train_seconds_mean"] > 0)]
+    if len(ok) < 2:
+        return None
+    rate = ok["test_acc_mean"] / ok["train_seconds_mean"]
+    best = ok.loc[rate.idxmax()]
+    return (f"{best['label']} gave the most accuracy per training second: "
+            f"{100 * rate.max():.2f} points per second ({pct(best['test_acc_mean'])} in "
+            f"{best['train_seconds_mean']:.1f} s).")
+
+
+def depth_effect(table: pd.DataFrame) -> list[str]:
+    """For variants with a ``depth`` argument: did the deepest plain network train worse
+    than the shallowest, and did residual connections at that depth close the gap?"""
+    ok = table[table["n"] > 0].copy()
+    args = ok["args"].map(json.loads)
+    ok["depth"] = args.map(lambda a: a.get("depth"))
+    ok["residual"] = args.map(lambda a: bool(a.get("residual", False)))
+    ok = ok[ok["depth"].notna()]
+    plain = ok[~ok["residual"]].sort_values("depth")
+    if len(plain["depth"].unique()) < 2:
+        return []
+    shallow, deep = plain.iloc[0], plain[plain["depth"] == plain["depth"].max()]
+    deep = deep.loc[deep["test_acc_mean"].idxmax()]
+    diff = 100 * (deep["test_acc_mean"] - shallow["test_acc_mean"])
+    lines = [f"The deepest plain network ({deep['label']}, {int(deep['depth'])} conv layers) "
+             f"{'trained worse than' if diff < 0 else 'did not train worse than'} the "
+             f"shallowest ({shallow['label']}, {int(shallow['depth'])}): "
+             f"{diff:+.2f} points of test accuracy."]
+    twin = ok[ok["residual"] & (ok["depth"] == deep["depth"])]
+    if not twin.empty:
+        res = twin.iloc[0]
+        gain = 100 * (res["test_acc_mean"] - deep["test_acc_mean"])
+        lines.append(f"At {int(deep['depth'])} layers, residual connections changed test "
+                     f"accuracy by {gain:+.2f} points ({res['label']}: "
+                     f"{pct(res['test_acc_mean'])})"
+                     + (", closing the gap to the shallow network." if diff < 0 and
+                        res["test_acc_mean"] >= shallow["test_acc_mean"] else "."))
+    return lines
+
+
 def diverged(table: pd.DataFrame) -> str | None:
     bad = table[table["diverged"] > 0]
     if bad.empty:
@@ -79,7 +145,8 @@ def diverged(table: pd.DataFrame) -> str | None:
 
 
 def dataset_findings(table: pd.DataFrame) -> list[str]:
-    found = [winner(table), most_overfit(table), cost(table), diverged(table)]
+    found = [winner(table), most_overfit(table), efficiency(table), cost(table),
+             accuracy_per_second(table), *depth_effect(table), diverged(table)]
     return [f for f in found if f]
 
 

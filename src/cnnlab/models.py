@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from cnnlab.architecture import widths_for_budget
 from cnnlab.blocks import BLOCKS, BasicBlock
 from cnnlab.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
 
@@ -155,3 +156,48 @@ def attention_cnn(in_shape, num_classes, channels=(32, 64, 128), reduction=4,
         cin = c
     pool = GeMPool2d() if custom_layers else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return nn.Sequential(*layers, pool, nn.Linear(cin, num_classes))
+
+
+def _kernel_cnn(in_channels, num_classes, widths, kernel_size, factorized) -> nn.Module:
+    layers: list[nn.Module] = []
+    cin = in_channels
+    for i, w in enumerate(widths):
+        if factorized:  # a 1x1 convolution mixes channels, then a 3x3 one sees space
+            layers += [conv_bn_relu(cin, w, 1), conv_bn_relu(w, w, 3)]
+        else:
+            layers.append(conv_bn_relu(cin, w, kernel_size))
+        if i < len(widths) - 1:
+            layers.append(nn.MaxPool2d(2))
+        cin = w
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(cin, num_classes))
+
+
+@register_model
+def kernel_cnn(in_shape, num_classes, kernel_size=3, factorized=False, budget=60000,
+               widths=None) -> nn.Module:
+    """Three conv stages of one ``kernel_size`` convolution each (or, ``factorized``, a
+    1x1 then a 3x3 convolution), with channel widths solved from the parameter
+    ``budget`` so that different kernel sizes compare at equal cost. ``widths`` fixes
+    them instead."""
+    def build(ws):
+        return _kernel_cnn(in_shape[0], num_classes, ws, kernel_size, factorized)
+
+    return build(list(widths) if widths else widths_for_budget(build, budget))
+
+
+@register_model
+def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False) -> nn.Module:
+    """``depth`` 3x3 convolutions in units of two, spread over the stages (stride 2 where
+    a stage begins); ``residual`` adds each unit's shortcut. Same depth, same widths, with
+    and without residual connections."""
+    if depth < 2 or depth % 2:
+        raise ValueError(f"depth must be an even number >= 2, not {depth}")
+    units, layers, cin, stage = depth // 2, [], in_shape[0], 0
+    for i in range(units):
+        s = min(i * len(widths) // units, len(widths) - 1)
+        layers.append(BasicBlock(cin, widths[s], stride=2 if s > stage else 1,
+                                 residual=residual))
+        cin, stage = widths[s], s
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(cin, num_classes))

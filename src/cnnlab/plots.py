@@ -126,3 +126,75 @@ def stability(steps: pd.DataFrame, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def receptive_field_grid(fields: list[tuple[str, np.ndarray, int]], path, title: str = "") -> None:
+    """``fields``: (label, effective receptive field H x W, theoretical receptive field)."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(3.2 * len(fields), 3.4),
+                             layout="constrained", squeeze=False)
+    for ax, (label, field, theory) in zip(axes[0], fields):
+        ax.imshow(field, cmap="magma", vmin=0, vmax=1)
+        h, w = field.shape
+        half = theory / 2  # the theoretical field, centred, for comparison
+        ax.add_patch(plt.Rectangle((w / 2 - half - 0.5, h / 2 - half - 0.5), theory, theory,
+                                   fill=False, ec="cyan", lw=1.2, ls="--"))
+        ax.set_title(f"{label}\n(theoretical {theory} px, dashed)", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def _normalize(a: np.ndarray) -> np.ndarray:
+    lo, hi = a.min(), a.max()
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def first_layer_grid(rows: list[tuple[str, np.ndarray, np.ndarray]], path, title: str = "",
+                     filters: int = 8, maps: int = 6) -> None:
+    """``rows``: (label, first-layer weights C_out x C_in x k x k, activations of one image
+    C_out x H x W). Each row: ``filters`` learned filters, then ``maps`` feature maps."""
+    fig, axes = plt.subplots(len(rows), filters + maps, squeeze=False,
+                             figsize=(1.3 * (filters + maps), 1.5 * len(rows)),
+                             layout="constrained")
+    for r, (label, weights, acts) in enumerate(rows):
+        for c in range(filters + maps):
+            ax = axes[r][c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c < filters and c < len(weights):
+                w = weights[c]
+                image = _normalize(w.transpose(1, 2, 0)) if w.shape[0] == 3 else _normalize(w[0])
+                ax.imshow(image, cmap=None if w.shape[0] == 3 else "gray")
+            elif c >= filters and c - filters < len(acts):
+                ax.imshow(acts[c - filters], cmap="viridis")
+        axes[r][0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+    axes[0][0].set_title("filters", fontsize=9, loc="left")
+    axes[0][filters].set_title("activations (one image)", fontsize=9, loc="left")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def feature_map_grid(rows: list[tuple[str, list[np.ndarray]]], image: np.ndarray, path,
+                     title: str = "") -> None:
+    """``rows``: (label, mean |activation| map after each stage). The input image is
+    shown first; deeper maps are smaller."""
+    cols = 1 + max(len(maps) for _, maps in rows)
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False, figsize=(1.6 * cols, 1.7 * len(rows)),
+                             layout="constrained")
+    for r, (label, maps) in enumerate(rows):
+        for c in range(cols):
+            ax = axes[r][c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c == 0:
+                ax.imshow(_normalize(image.transpose(1, 2, 0)) if image.shape[0] == 3
+                          else image[0], cmap=None if image.shape[0] == 3 else "gray")
+            elif c - 1 < len(maps):
+                ax.imshow(maps[c - 1], cmap="viridis")
+                ax.set_title(f"stage {c}", fontsize=8)
+            else:
+                ax.axis("off")  # a shallower model has fewer stages
+        axes[r][0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)

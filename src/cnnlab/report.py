@@ -45,6 +45,22 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
+# Captions of the figures drawn per study and dataset, by kind.
+CAPTIONS = {
+    "gradient_flow": "Gradient flow: median per-layer gradient norm by relative depth "
+                     "(left), first and last layer over training (right).",
+    "stability": "Training stability: batch loss and total gradient norm at every logged "
+                 "step; bands are the spread over seeds.",
+    "receptive_field": "Effective receptive field of each model (seed 0): input-gradient "
+                       "magnitude of the central unit of the last feature map, averaged "
+                       "over 8 test images; dashed: the theoretical receptive field.",
+    "first_layer": "First convolution layer (seed 0): learned filters, then the feature "
+                   "maps they produce for one test image.",
+    "feature_maps": "Feature maps at increasing depth (seed 0): mean absolute activation "
+                    "after each stage for the same test image.",
+}
+
+
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
                   scale: str, data: list[dict]) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
@@ -74,14 +90,14 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     if fig["kind"] == "confusion" and fig["study"] == study
                     and fig["dataset"] == ds],
                 "figures": [
-                    {"file": f"figures/{study}_{ds}_gradient_flow.png",
-                     "caption": f"Gradient flow on {ds}: median per-layer gradient norm by "
-                                f"relative depth (left), first and last layer over training "
-                                f"(right)."},
-                    {"file": f"figures/{study}_{ds}_stability.png",
-                     "caption": f"Training stability on {ds}: batch loss and total gradient "
-                                f"norm at every logged step; bands are the spread over "
-                                f"seeds."}],
+                    {"file": f"figures/{name}.png", "caption": CAPTIONS[fig["kind"]]}
+                    for name, fig in figures.items()
+                    if fig["study"] == study and fig.get("dataset") == ds
+                    and fig["kind"] in CAPTIONS],
+                "receptive_fields": [
+                    {"label": r["label"], "layers": r["receptive_fields"]}
+                    for _, r in table.iterrows() if r["receptive_fields"]]
+                if "receptive_field" in sdef.get("probes", []) else [],
             })
         sections.append({
             "name": study, "title": sdef.get("title", study),

@@ -16,6 +16,9 @@ MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "g
 def summary_row(metrics: dict) -> dict:
     spec = metrics["spec"]
     row = {k: spec[k] for k in RUN_KEYS}
+    row["args"] = json.dumps(spec["model_args"], sort_keys=True)
+    # Theoretical receptive field after each conv/pool layer (empty for an MLP).
+    row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
                                         "test_loss", "train_seconds", "latency_ms",
                                         "throughput", "epochs_completed", "diverged",
@@ -41,7 +44,9 @@ def build_summary(metric_files: list[str | Path]) -> pd.DataFrame:
 def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.DataFrame:
     """Mean, standard deviation (ddof=1; NaN for one seed) and n per variant, in config
     order. Diverged runs are counted in ``diverged`` and left out of the means."""
-    keys = ["study", "dataset", "variant", "label", "model"]
+    keys = ["study", "dataset", "variant", "label", "model", "args", "receptive_fields"]
+    # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
+    summary = summary.fillna({"receptive_fields": ""})
     ok = summary[~summary["diverged"].astype(bool)]
     grouped = ok.groupby(keys, sort=False)[measures]
     stats = grouped.mean().add_suffix("_mean").join(grouped.std().add_suffix("_std"))

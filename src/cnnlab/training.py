@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from cnnlab import provenance
+from cnnlab.architecture import receptive_fields
 from cnnlab.batches import Batches, channel_stats
 from cnnlab.datasets import Prepared, subset_indices
 from cnnlab.evaluation import inference_speed, predict
@@ -320,6 +321,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
         state = trainer.run(should_stop or signal_flag.requested, save)
 
     metrics = {"spec": spec, "parameters": count_parameters(model),
+               "receptive_fields": [f.receptive_field for f in receptive_fields(model)],
                **stability(state.steps),
                "epochs_completed": len(state.history), "train_seconds": state.seconds,
                "diverged": state.diverged_epoch is not None,

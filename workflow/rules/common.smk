@@ -18,6 +18,7 @@ except cnnlab_config.ConfigError as e:
 RUNS = cnnlab_config.expand_runs(config)
 FIGURES = cnnlab_config.figure_names(config)
 SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
+SEEDS = cnnlab_config.scale_settings(config)["seeds"]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
 if SYNTHETIC:

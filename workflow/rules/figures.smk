@@ -4,6 +4,7 @@ localrules:
     run_figure,
     comparison,
     confusion,
+    probe_figure,
 
 RUN_TABLES = {
     "learning_curves": "history.csv",
@@ -68,3 +69,27 @@ rule confusion:
     script:
         "../../scripts/plot_confusion.py"
 
+
+
+rule probe_figure:
+    # Figures that look inside the trained models (seed 0 of each variant): effective
+    # receptive field, first-layer filters and activations, feature maps by depth.
+    input:
+        models=lambda w: [f for f in figure_runs(w, w.kind, "model.pt")
+                          if f.endswith(f"/seed{min(SEEDS)}/model.pt")],
+        data=lambda w: cnnlab_config.prepared_path(figure(w, w.kind)["dataset"], SYNTHETIC),
+        code=lib("probes", "plots", "architecture", "training"),
+    output:
+        report(
+            "results/figures/{name}_{kind}.png",
+            caption="../report/probe_figure.rst",
+            category="{kind}",
+        ),
+    params:
+        specs=lambda w: [s for s in figure_specs(w, w.kind) if s["seed"] == min(SEEDS)],
+    wildcard_constraints:
+        kind="receptive_field|first_layer|feature_maps",
+    log:
+        "results/logs/figures/{name}_{kind}.log",
+    script:
+        "../../scripts/plot_probes.py"

@@ -1,0 +1,70 @@
+"""Facts about an architecture computed from the architecture itself: channel widths that
+meet a parameter budget, and the theoretical receptive field of every layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+def parameter_count(build: Callable[[list[int]], nn.Module], widths: list[int]) -> int:
+    """Parameters of ``build(widths)``, built on the meta device (no memory is touched)."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in build(widths).parameters())
+
+
+def widths_for_budget(build: Callable[[list[int]], nn.Module], budget: int,
+                      ratios=(1, 2, 4)) -> list[int]:
+    """Stage widths whose network has as close to ``budget`` parameters as integers allow.
+
+    First the largest base width w with ``ratios * w`` within budget (parameters grow
+    monotonically with w, so bisection finds it); then the last stage's width, the finest
+    knob since it feeds only the classifier and no further convolution, is tuned to the
+    budget. Kernel sizes that differ 5x in cost per channel end up within about 1%."""
+    def widths(w: int) -> list[int]:
+        return [max(1, r * w) for r in ratios]
+
+    lo, hi = 1, 2
+    while parameter_count(build, widths(hi)) <= budget:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if parameter_count(build, widths(mid)) <= budget else (lo, mid)
+    best = widths(lo)
+    candidates = [best[:-1] + [c] for c in range(max(1, best[-2]), 4 * best[-1] + 8)]
+    return min(candidates, key=lambda ws: abs(parameter_count(build, ws) - budget))
+
+
+@dataclass(frozen=True)
+class FieldStep:
+    layer: str
+    kernel: int
+    stride: int
+    receptive_field: int
+    jump: int  # distance in input pixels between neighbouring outputs of this layer
+
+
+def receptive_fields(model: nn.Module) -> list[FieldStep]:
+    """Theoretical receptive field after every convolution and pooling layer, along the
+    network's main path (shortcut projections run in parallel and are skipped):
+    rf += (kernel - 1) * dilation * jump; jump *= stride. Modules are visited in
+    definition order, which is forward order for the models in this package."""
+    steps, rf, jump = [], 1, 1
+    for name, module in model.named_modules():
+        if "shortcut" in name.split("."):
+            continue
+        if isinstance(module, nn.Conv2d):
+            k, s, d = module.kernel_size[0], module.stride[0], module.dilation[0]
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+            s = module.stride if isinstance(module.stride, int) else module.stride[0]
+            d = 1
+        else:
+            continue
+        rf += (k - 1) * d * jump
+        jump *= s
+        steps.append(FieldStep(name, k, s, rf, jump))
+    return steps

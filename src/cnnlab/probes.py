@@ -1,0 +1,59 @@
+"""Look inside trained models: effective receptive field, first-layer filters and
+activations, feature maps at several depths. Everything runs in eval mode on a few
+fixed test images."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def feature_stages(model: nn.Module) -> list[nn.Module]:
+    """The model's top-level stages up to (not including) global pooling or flattening:
+    their outputs are the spatial feature maps at increasing depth."""
+    children = list(model.children())
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"probes need an nn.Sequential model, not {type(model).__name__}")
+    stages = []
+    for child in children:
+        if isinstance(child, (nn.AdaptiveAvgPool2d, nn.Flatten)):
+            break
+        stages.append(child)
+    return stages
+
+
+def feature_maps(model: nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
+    """Output of every stage (pooling layers left out), N x C x H x W each."""
+    model.eval()
+    maps, x = [], images
+    with torch.no_grad():
+        for stage in feature_stages(model):
+            x = stage(x)
+            if not isinstance(stage, (nn.MaxPool2d, nn.AvgPool2d)):
+                maps.append(x)
+    return maps
+
+
+def effective_receptive_field(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """|d (central unit of the last feature map, summed over channels) / d input|,
+    summed over input channels, averaged over images, scaled to a maximum of 1 (Luo et
+    al. 2016). H x W, the input's size."""
+    model.eval()
+    x = images.clone().requires_grad_()
+    out = x
+    for stage in feature_stages(model):
+        out = stage(out)
+    h, w = out.shape[2] // 2, out.shape[3] // 2
+    out[:, :, h, w].sum().backward()
+    field = x.grad.abs().sum(dim=1).mean(dim=0)
+    return field / field.max().clamp_min(1e-12)
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def first_layer(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first convolution's weights (C_out x C_in x k x k) and its activations after
+    normalization and ReLU for ``images`` (N x C_out x H x W)."""
+    return first_conv(model).weight.detach(), feature_maps(model, images)[0]
