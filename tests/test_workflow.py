@@ -48,8 +48,9 @@ def report_rows(md: str, title: str, dataset: str) -> dict[str, list[str]]:
     """The report's table for ``dataset`` in the study titled ``title``: {label: cells}."""
     study = md.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
     section = study.split(f"### {dataset}\n", 1)[1].split("\n### ", 1)[0]
-    rows = [line.strip("|").split(" | ") for line in section.splitlines()
-            if line.startswith("| ") and not line.startswith("| variant")]
+    # The results table: the lines after its header and separator, up to the blank line.
+    table = section.split("| variant | model |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
     return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
 
 
