@@ -33,8 +33,8 @@ def test_gradcheck_squeeze_excite():
 
 
 def test_gradcheck_swish_beta():
-    assert gradcheck(SwishBetaFunction.apply, (f64(3, 4, 5), f64(1).squeeze().detach()
-                                               .requires_grad_()))
+    beta = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+    assert gradcheck(SwishBetaFunction.apply, (f64(3, 4, 5), beta))
 
 
 def test_gradcheck_gem():

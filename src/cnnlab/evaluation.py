@@ -74,6 +74,7 @@ def inference_speed(model, in_shape, device, batch_size: int = 256, repeats: int
 def evaluate_checkpoint(checkpoint_path, data, threads: int = 1):
     """Confusion matrix and per-class accuracy of a saved run on its own test subset
     (the subset is read from the spec the checkpoint carries)."""
+    # Imported here: cnnlab.training imports this module for its per-epoch evaluation.
     from cnnlab.batches import Batches
     from cnnlab.datasets import subset_indices
     from cnnlab.training import configure_threads, load_checkpoint, select_device
