@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from cnnlab.files import atomic_path
 
 
 class DataError(RuntimeError):
@@ -233,8 +234,7 @@ def make_synthetic(name: str, train_size: int = 2000, test_size: int = 500, seed
 
 
 def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
-    """Write atomically: a crash leaves no half-written file under the final name, and
-    concurrent writers (two workflows on one folder) each write their own temporary file."""
+    """Write atomically (``files.atomic_path``): never a half-written file under ``path``."""
     info = dataset_info(name)
     for split in ("train", "test"):
         images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
@@ -243,11 +243,8 @@ def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
                             f"{images.dtype}, expected {info.shape} uint8")
         if len(images) != len(labels):
             raise DataError(f"{name} {split}: {len(images)} images but {len(labels)} labels")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial.npz")
-    np.savez(tmp, classes=np.array(info.classes), **parts)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, classes=np.array(info.classes), **parts)
 
 
 @dataclass

@@ -5,11 +5,12 @@ declared outputs, because Snakemake deletes those before a job starts."""
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
 import torch
+
+from cnnlab.files import atomic_path
 
 RESUME_FORMAT = "cnnlab-resume-1"
 
@@ -42,11 +43,8 @@ class StopOnSignal:
 
 def save_resume(snapshot: dict, path: Path) -> None:
     """Atomic: a job killed while saving leaves the previous resume file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    torch.save({"format": RESUME_FORMAT, **snapshot}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": RESUME_FORMAT, **snapshot}, tmp)
 
 
 def load_resume(path: Path, spec: dict) -> dict | None:

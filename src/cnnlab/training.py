@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from cnnlab.architecture import receptive_fields
 from cnnlab.batches import Batches, channel_stats
 from cnnlab.datasets import Prepared, subset_indices
 from cnnlab.evaluation import inference_speed, predict
+from cnnlab.files import atomic_path
 from cnnlab.models import build_model, count_parameters
 from cnnlab.resume import StopOnSignal, load_resume, save_resume
 
@@ -145,8 +145,7 @@ class Trainer:
 
     def snapshot(self) -> dict:
         """Plain values and tensors only: loadable with ``weights_only=True``."""
-        st = {k: v for k, v in vars(self.state).items()}
-        snap = {"spec": self.spec, "state": st,
+        snap = {"spec": self.spec, "state": dict(vars(self.state)),
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state()}
@@ -355,9 +354,8 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
 
 
 def write_json_atomic(obj, path: Path) -> None:
-    tmp = Path(str(path) + ".partial")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
 
 
 def _json_default(o):

@@ -49,6 +49,13 @@ def lib(*modules):
     return [str(LIB / f"{m}.py") for m in modules]
 
 
+# What a trained model's numbers depend on: the model definitions (models imports blocks,
+# layers and architecture), the batches, the data subsets and the loop itself. Resuming,
+# GPU claiming and provenance do not change results and are left out on purpose.
+MODEL_CODE = lib("models", "blocks", "layers", "architecture", "batches", "datasets",
+                 "training", "evaluation")
+
+
 def run_path(w):
     return cnnlab_config.run_dir(w.study, w.dataset, w.variant, w.seed)
 

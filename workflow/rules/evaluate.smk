@@ -3,7 +3,7 @@ rule evaluate:
     input:
         model=f"{RUN}/model.pt",
         data=prepared_data,
-        code=lib("evaluation", "training", "models", "blocks", "batches", "datasets"),
+        code=MODEL_CODE,
     output:
         confusion=f"{RUN}/confusion.csv",
         per_class=f"{RUN}/per_class.csv",

@@ -78,7 +78,7 @@ rule probe_figure:
         models=lambda w: [f for f in figure_runs(w, w.kind, "model.pt")
                           if f.endswith(f"/seed{min(SEEDS)}/model.pt")],
         data=lambda w: cnnlab_config.prepared_path(figure(w, w.kind)["dataset"], SYNTHETIC),
-        code=lib("probes", "plots", "architecture", "training"),
+        code=[*MODEL_CODE, *lib("probes", "plots")],
     output:
         report(
             "results/figures/{name}_{kind}.png",

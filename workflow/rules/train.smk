@@ -8,7 +8,7 @@ RUN = "results/runs/{study}/{dataset}/{variant}/seed{seed}"
 rule train:
     input:
         data=prepared_data,
-        code=lib("models", "blocks", "batches", "training", "evaluation", "datasets"),
+        code=MODEL_CODE,
     output:
         model=f"{RUN}/model.pt",
         history=f"{RUN}/history.csv",
