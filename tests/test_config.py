@@ -43,7 +43,27 @@ def test_scale_switch_changes_sizes_not_studies(config):
     assert quick[key]["data"]["synthetic"] is False
 
 
+def test_at_scale_replaces_args_and_training_at_that_scale_only(config):
+    variant = config["studies"]["task1"]["datasets"]["cifar10"]["variants"][1]
+    variant["args"] = {"widths": [16, 32, 64], "dropout": 0.1}
+    variant["at_scale"] = {"full": {"args": {"widths": [64, 128, 256]},
+                                    "training": {"lr": 0.1}}}
+    key = run_dir("task1", "cifar10", variant["name"], 0)
+    smoke = expand_runs(config)[key]
+    config["scale"] = "full"
+    full = expand_runs(config)[key]
+    assert smoke["model_args"] == {"dropout": 0.1, "widths": [16, 32, 64]}
+    assert full["model_args"] == {"dropout": 0.1, "widths": [64, 128, 256]}
+    assert (smoke["training"]["lr"], full["training"]["lr"]) == (0.05, 0.1)
+
+
 @pytest.mark.parametrize("mutate, message", [
+    (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][1].update(
+        at_scale={"ful": {"args": {}}}),
+     r"variants\[1\].at_scale.ful: unknown scale; allowed: \['full', 'quick', 'smoke'\]"),
+    (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][1].update(
+        at_scale={"full": {"args": {"width": 8}}}),
+     r"variants\[1\] \(cnn\): model 'simple_cnn' has no argument 'width'"),
     (lambda c: c.update(scale="huge"), r"scale: 'huge' is not defined; allowed: \['full', 'quick', 'smoke'\]"),
     (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][0].update(model="vgg"),
      r"studies.task1.datasets.mnist.variants\[0\] \(mlp\): unknown model 'vgg'"),
@@ -70,6 +90,7 @@ def test_semantic_errors_name_the_key(config, mutate, message):
     (lambda c: c["scales"]["smoke"].update(seeds=[]), r"instance\['scales'\]\['smoke'\]\['seeds'\]"),
     (lambda c: c["training"].update(optimiser="adam"), r"'optimiser' was unexpected"),
     (lambda c: c["training"].update(schedule="linear"), r"instance\['training'\]\['schedule'\]"),
+    (lambda c: c["training"].update(precision="fp16"), r"instance\['training'\]\['precision'\]"),
 ])
 def test_schema_errors_name_the_key(config, mutate, message):
     mutate(config)

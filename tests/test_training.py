@@ -9,7 +9,7 @@ import torch
 from cnnlab.batches import Batches, channel_stats, flip_crop
 from cnnlab.datasets import subset_indices
 from cnnlab.evaluation import predict
-from cnnlab.training import load_checkpoint, run_training
+from cnnlab.training import autocast_dtype, load_checkpoint, run_training
 
 from conftest import smoke_spec
 
@@ -116,3 +116,26 @@ def test_stability_measures():
     assert measured["max_loss_spike"] == pytest.approx(0.5)
     assert measured["grad_norm_log_var"] == pytest.approx(0.25)  # log10 norms 0,1,0,1
     assert stability([{"loss": 1.0, "grad_norm": 1.0}])["max_loss_spike"] == 0.0
+
+
+def test_autocast_is_bf16_on_cuda_by_default_and_fp32_on_cpu():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert autocast_dtype({"precision": "auto"}, cpu) is None
+    assert autocast_dtype({"precision": "auto"}, cuda) is torch.bfloat16
+    assert autocast_dtype({"precision": "fp32"}, cuda) is None
+    assert autocast_dtype({"precision": "bf16"}, cpu) is torch.bfloat16
+
+
+def test_bf16_and_compiled_training_learn_like_fp32_eager(config, synthetic_mnist, tmp_path):
+    """The GPU path (bf16 autocast, torch.compile) exercised on the CPU: both change the
+    arithmetic, so results differ from fp32 eager, but only by rounding."""
+    spec = smoke_spec(config, "mnist", "cnn", epochs=2)
+    eager = train(spec, synthetic_mnist, tmp_path / "fp32")
+    bf16 = train(smoke_spec(config, "mnist", "cnn", epochs=2, precision="bf16"),
+                 synthetic_mnist, tmp_path / "bf16")
+    compiled = train(smoke_spec(config, "mnist", "cnn", epochs=2, compile=True),
+                     synthetic_mnist, tmp_path / "compiled")
+    assert bf16["train_loss"] != eager["train_loss"]  # autocast really ran in bf16
+    for run in (bf16, compiled):
+        assert run["test_acc"] == pytest.approx(eager["test_acc"], abs=0.05)
+        assert run["train_loss"] == pytest.approx(eager["train_loss"], abs=0.1)

@@ -51,8 +51,14 @@ def check_config(config: dict) -> None:
                 if name in seen:
                     raise ConfigError(f"{where}.variants[{i}].name: duplicate variant {name!r}")
                 seen.add(name)
+                for scale_name in var.get("at_scale", {}):
+                    if scale_name not in config["scales"]:
+                        raise ConfigError(f"{where}.variants[{i}].at_scale.{scale_name}: "
+                                          f"unknown scale; allowed: {sorted(config['scales'])}")
                 try:
-                    check_model_args(var["model"], var.get("args", {}))
+                    for args in [var.get("args", {}),
+                                 *(o.get("args", {}) for o in var.get("at_scale", {}).values())]:
+                        check_model_args(var["model"], args)
                 except ValueError as e:
                     raise ConfigError(f"{where}.variants[{i}] ({name}): {e}") from None
 
@@ -70,8 +76,11 @@ def expand_runs(config: dict) -> dict[str, dict]:
         for ds, ddef in sdef["datasets"].items():
             sizes = scale["datasets"][ds]
             for var in ddef["variants"]:
+                # What this scale replaces for this variant (e.g. a wider model on GPUs).
+                here = var.get("at_scale", {}).get(config["scale"], {})
                 training = {**config["training"], **ddef.get("training", {}),
-                            **var.get("training", {}), "epochs": sizes["epochs"]}
+                            **var.get("training", {}), **here.get("training", {}),
+                            "epochs": sizes["epochs"]}
                 for seed in scale["seeds"]:
                     spec = {
                         "study": study,
@@ -80,7 +89,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "label": var.get("label", var["name"]),
                         "seed": seed,
                         "model": var["model"],
-                        "model_args": var.get("args", {}),
+                        "model_args": {**var.get("args", {}), **here.get("args", {})},
                         "training": training,
                         "data": {
                             "synthetic": scale["synthetic"],
