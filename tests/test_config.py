@@ -43,6 +43,16 @@ def test_scale_switch_changes_sizes_not_studies(config):
     assert quick[key]["data"]["synthetic"] is False
 
 
+def test_scale_training_sits_between_defaults_and_studies(config):
+    config["scales"]["smoke"]["datasets"]["cifar10"]["training"] = {"batch_size": 512, "lr": 0.2}
+    ds = config["studies"]["task1"]["datasets"]["cifar10"]
+    ds["training"] = {"lr": 0.3}
+    spec = expand_runs(config)[run_dir("task1", "cifar10", ds["variants"][0]["name"], 0)]
+    assert (spec["training"]["batch_size"], spec["training"]["lr"]) == (512, 0.3)
+    mnist = expand_runs(config)[run_dir("task1", "mnist", "cnn", 0)]
+    assert mnist["training"]["batch_size"] == config["training"]["batch_size"]
+
+
 def test_at_scale_replaces_args_and_training_at_that_scale_only(config):
     variant = config["studies"]["task1"]["datasets"]["cifar10"]["variants"][1]
     variant["args"] = {"widths": [16, 32, 64], "dropout": 0.1}

@@ -78,7 +78,9 @@ def expand_runs(config: dict) -> dict[str, dict]:
             for var in ddef["variants"]:
                 # What this scale replaces for this variant (e.g. a wider model on GPUs).
                 here = var.get("at_scale", {}).get(config["scale"], {})
-                training = {**config["training"], **ddef.get("training", {}),
+                # The more specific setting wins: defaults, scale, study, variant.
+                training = {**config["training"], **sizes.get("training", {}),
+                            **ddef.get("training", {}),
                             **var.get("training", {}), **here.get("training", {}),
                             "epochs": sizes["epochs"]}
                 for seed in scale["seeds"]:
