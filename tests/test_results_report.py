@@ -29,6 +29,7 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
                          "max_loss_spike": 0.1, "grad_norm_log_var": 0.01,
                          "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
                          "synthetic": True, "device": "cpu", "device_name": "test CPU",
+                         "precision": "fp32",
                          "torch_version": "x",
                          "git_commit": "abc"})
     return pd.DataFrame(rows)

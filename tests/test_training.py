@@ -118,23 +118,29 @@ def test_stability_measures():
     assert stability([{"loss": 1.0, "grad_norm": 1.0}])["max_loss_spike"] == 0.0
 
 
-def test_autocast_is_bf16_on_cuda_by_default_and_fp32_on_cpu():
+def test_autocast_follows_precision_and_the_hardware(monkeypatch):
+    import cnnlab.training as training
+
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(training, "has_fast_bf16", lambda device: device.type == "cuda")
     assert autocast_dtype({"precision": "auto"}, cpu) is None
     assert autocast_dtype({"precision": "auto"}, cuda) is torch.bfloat16
     assert autocast_dtype({"precision": "fp32"}, cuda) is None
     assert autocast_dtype({"precision": "bf16"}, cpu) is torch.bfloat16
+    monkeypatch.setattr(training, "has_fast_bf16", lambda device: True)  # a CPU with AMX
+    assert autocast_dtype({"precision": "auto"}, cpu) is torch.bfloat16
 
 
 def test_bf16_and_compiled_training_learn_like_fp32_eager(config, synthetic_mnist, tmp_path):
     """The GPU path (bf16 autocast, torch.compile) exercised on the CPU: both change the
     arithmetic, so results differ from fp32 eager, but only by rounding."""
-    spec = smoke_spec(config, "mnist", "cnn", epochs=2)
+    spec = smoke_spec(config, "mnist", "cnn", epochs=2, precision="fp32")
     eager = train(spec, synthetic_mnist, tmp_path / "fp32")
     bf16 = train(smoke_spec(config, "mnist", "cnn", epochs=2, precision="bf16"),
                  synthetic_mnist, tmp_path / "bf16")
-    compiled = train(smoke_spec(config, "mnist", "cnn", epochs=2, compile=True),
+    compiled = train(smoke_spec(config, "mnist", "cnn", epochs=2, precision="fp32", compile=True),
                      synthetic_mnist, tmp_path / "compiled")
+    assert (eager["precision"], bf16["precision"]) == ("fp32", "bf16")
     assert bf16["train_loss"] != eager["train_loss"]  # autocast really ran in bf16
     for run in (bf16, compiled):
         assert run["test_acc"] == pytest.approx(eager["test_acc"], abs=0.05)

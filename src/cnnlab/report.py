@@ -112,7 +112,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             ],
         })
     commit, dirty = git_commit()
-    devices = summary[["device", "device_name"]].drop_duplicates()
+    devices = summary[["device", "device_name", "precision"]].drop_duplicates()
     return {
         "sections": sections,
         "conclusions": findings.conclusions(
@@ -126,7 +126,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                       "prepared_sha256": d["prepared_sha256"],
                       "files": sorted(d["source_sha256"].items())} for d in data],
             "libraries": sorted(library_versions().items()),
-            "devices": ", ".join(f"{r.device} ({r.device_name})"
+            "devices": ", ".join(f"{r.device} ({r.device_name}), {r.precision} training"
                                  for r in devices.itertuples()),
             "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
             "study_time": [{"study": study, "runs": len(g),

@@ -32,6 +32,7 @@ def summary_row(metrics: dict) -> dict:
                 "train_size": spec["data"]["train_size"],
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
                 "device_name": metrics["device_name"],
+                "precision": metrics["precision"],
                 "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"]})
     return row
 

@@ -43,12 +43,21 @@ def select_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+def has_fast_bf16(device: torch.device) -> bool:
+    """Whether this device multiplies bf16 matrices natively: CUDA GPUs from Ampere on, and
+    CPUs with AMX tiles (measured here: CNN training 1.6-1.75x faster than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private: absent on some builds
+    return bool(amx and amx())
+
+
 def autocast_dtype(t: dict, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast where it pays: on CUDA by default (tensor cores, half the memory
-    traffic; bf16 keeps fp32's range, so no loss scaling is needed). CPUs here have no
-    fast bf16 path, so ``auto`` trains them in fp32."""
+    """bf16 autocast where the hardware has bf16 matrix units (``precision: auto``), always
+    (``bf16``) or never (``fp32``). bf16 keeps fp32's exponent range, so no loss scaling is
+    needed; weights, optimizer state and the loss stay fp32."""
     precision = t.get("precision", "auto")
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    if precision == "bf16" or (precision == "auto" and has_fast_bf16(device)):
         return torch.bfloat16
     return None
 
@@ -352,6 +361,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     metrics = {"spec": spec, "parameters": count_parameters(model),
                "receptive_fields": [f.receptive_field for f in receptive_fields(model)],
                **stability(state.steps),
+               "precision": "bf16" if trainer.amp_dtype is torch.bfloat16 else "fp32",
                "epochs_completed": len(state.history), "train_seconds": state.seconds,
                "diverged": state.diverged_epoch is not None,
                "diverged_epoch": state.diverged_epoch}

@@ -1,0 +1,173 @@
+"""Training throughput (images/s): cnnlab's training loop vs the textbook loop, side by side.
+
+The textbook loop is what the PyTorch tutorials teach: a torchvision dataset (PIL image per
+sample) with ToTensor + Normalize, a DataLoader, and ``loss.item()`` every step. cnnlab's is
+``cnnlab.training.Trainer`` itself: uint8 tensors in memory, one vectorized
+index-convert-normalize per batch, channels_last, no per-step host synchronization.
+Same model, batch size, optimizer and torch threads; the second of two epochs is timed (the
+first pays for allocator and oneDNN warm-up); rounds alternate the two loops, and the
+median of the rounds is printed.
+
+    python benchmarks/throughput.py [--mirror ../shared/datasets] [--threads 2] [--rounds 3]
+
+CIFAR-10: torchvision's CIFAR10 class reads only the pickled Python version, which cnnlab
+never unpickles; ``TorchvisionStyleCIFAR`` below does what its ``__getitem__`` does
+(``Image.fromarray`` per sample, then the transform) on the real binary-version images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision import datasets, transforms
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from cnnlab.config import expand_runs, run_dir  # noqa: E402
+from cnnlab.datasets import load_prepared, prepare  # noqa: E402
+from cnnlab.models import build_model  # noqa: E402
+from cnnlab.training import Trainer, configure_threads, load_run_data, make_optimizer  # noqa: E402
+
+# (dataset, task1 variant) whose model and training settings are measured; the CIFAR-10
+# simple CNN is not in Task 1, so it borrows MNIST's CNN arguments.
+CASES = [("mnist", "mlp"), ("mnist", "cnn"), ("mnist", "resnet"),
+         ("cifar10", "mlp"), ("cifar10", "cnn"), ("cifar10", "resnet")]
+
+
+class TorchvisionStyleCIFAR(Dataset):
+    def __init__(self, images, labels, transform):
+        self.images = images.transpose(0, 2, 3, 1)  # N, H, W, C as torchvision keeps it
+        self.labels = labels
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def case_spec(runs, dataset, variant):
+    if (dataset, variant) == ("cifar10", "cnn"):
+        spec = runs[run_dir("task1", "cifar10", "mlp", 0)]
+        cnn = runs[run_dir("task1", "mnist", "cnn", 0)]
+        return {**spec, "model": cnn["model"], "model_args": cnn["model_args"]}
+    return runs[run_dir("task1", dataset, variant, 0)]
+
+
+def textbook_dataset(name, data, mirror, root):
+    mean = (data.train_images / 255.0).mean(axis=(0, 2, 3)).tolist()
+    std = (data.train_images / 255.0).std(axis=(0, 2, 3)).tolist()
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    if name == "mnist" and mirror:  # torchvision's own MNIST class on the mirror's files
+        raw = Path(root) / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        for gz in (mirror / "mnist").glob("*.gz"):
+            with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        return datasets.MNIST(root, train=True, transform=tf)
+    if name == "mnist":
+        return TorchvisionStyleCIFAR(data.train_images.repeat(3, 1), data.train_labels,
+                                     transforms.Compose([lambda im: im.convert("L"), tf]))
+    return TorchvisionStyleCIFAR(data.train_images, data.train_labels, tf)
+
+
+def textbook_images_per_s(dataset, spec, in_shape, images, workers):
+    t = spec["training"]
+    model = build_model(spec["model"], in_shape, 10, **spec["model_args"])
+    optimizer = make_optimizer(model, t)
+    loader = DataLoader(Subset(dataset, range(images)), batch_size=t["batch_size"],
+                        shuffle=True, num_workers=workers, drop_last=True,
+                        persistent_workers=workers > 0)
+    seconds = []
+    for _ in range(2):
+        model.train()
+        start, running = time.perf_counter(), 0.0
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            running += loss.item()
+        seconds.append(time.perf_counter() - start)
+    return len(loader) * t["batch_size"] / seconds[-1]
+
+
+def cnnlab_images_per_s(data, spec, images):
+    spec = {**spec, "training": {**spec["training"], "epochs": 2},
+            "data": {**spec["data"], "train_size": images, "test_size": 200}}
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    rd = load_run_data(data, spec, torch.device("cpu"), generator)
+    model = build_model(spec["model"], rd.in_shape, 10, **spec["model_args"])
+    trainer = Trainer(model.to(memory_format=torch.channels_last), rd, spec, generator,
+                      io.StringIO())
+    state = trainer.run()
+    return len(rd.train) * rd.train.batch_size / state.history[-1]["seconds"]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "datasets",
+                    help="offline mirror (synthetic data of the same shapes if missing)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--images", type=int, default=3840, help="per epoch, CNNs")
+    ap.add_argument("--mlp-images", type=int, default=12800, help="per epoch, MLPs")
+    args = ap.parse_args(argv)
+    configure_threads(args.threads)
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["scale"] = "quick"
+    runs = expand_runs(config)
+    mirror = args.mirror if args.mirror.is_dir() else None
+    print(f"data: {'real, from ' + str(mirror) if mirror else 'synthetic'}; "
+          f"{args.threads} torch threads; median of {args.rounds} rounds")
+
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        for name in ("mnist", "cifar10"):
+            prepared = Path(root) / f"{name}.npz"
+            prepare(name, prepared, "mirror" if mirror else "synthetic", mirror=mirror)
+            data = load_prepared(prepared)
+            textbook = textbook_dataset(name, data, mirror, f"{root}/{name}")
+            for ds, variant in (c for c in CASES if c[0] == name):
+                spec = case_spec(runs, ds, variant)
+                images = min(len(data.train_labels),
+                             args.mlp_images if variant == "mlp" else args.images)
+                ours, book0, book2 = [], [], []
+                for _ in range(args.rounds):
+                    ours.append(cnnlab_images_per_s(data, spec, images))
+                    book0.append(textbook_images_per_s(textbook, spec, data.train_images.shape[1:],
+                                                       images, 0))
+                    book2.append(textbook_images_per_s(textbook, spec, data.train_images.shape[1:],
+                                                       images, 2))
+                row = [ds, spec["model"], statistics.median(book0), statistics.median(book2),
+                       statistics.median(ours)]
+                rows.append(row)
+                print(f"  {ds:8s} {spec['model']:13s} textbook {row[2]:8.0f} img/s (0 workers) "
+                      f"{row[3]:8.0f} (2 workers) | cnnlab {row[4]:8.0f} | "
+                      f"{row[4] / max(row[2], row[3]):.2f}x", flush=True)
+
+    print("\n| dataset | model | textbook, 0 workers | textbook, 2 workers | cnnlab | cnnlab / best textbook |")
+    print("|---|---|---:|---:|---:|---:|")
+    for ds, model, b0, b2, ours in rows:
+        print(f"| {ds} | {model} | {b0:,.0f} | {b2:,.0f} | {ours:,.0f} | {ours / max(b0, b2):.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
