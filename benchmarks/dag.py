@@ -1,0 +1,87 @@
+"""DAG scale: wall time of Snakemake's dry run for a grid of 1,000 runs (plus their
+evaluations, figures and the report), and of a no-op rerun of a finished folder.
+
+    python benchmarks/dag.py [--runs 1000] [--built DIR]
+
+--built DIR: a folder where `snakemake report` already finished for the default config
+(for example the quick-scale run measured for BENCHMARKS.md); the rerun there must find
+nothing to do. Medians of --rounds; each measurement is a whole `snakemake` process, so
+Python and Snakemake start-up are included, as a user would see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def grid_config(runs: int) -> dict:
+    """The default config with one study of ``runs`` runs: two datasets, 10 seeds, and
+    as many MLP variants (each a different width) as that takes."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    seeds = list(range(10))
+    per_dataset = runs // (2 * len(seeds))
+    config["scale"] = "smoke"
+    config["scales"]["smoke"]["seeds"] = seeds
+    config["studies"] = {"grid": {"title": "grid", "datasets": {
+        ds: {"variants": [{"name": f"mlp{w}", "model": "mlp", "args": {"hidden": [w]}}
+                          for w in range(16, 16 + per_dataset)]}
+        for ds in ("mnist", "cifar10")}}}
+    return config
+
+
+def timed(cmd, cwd) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}{out.stderr[-3000:]}")
+    return wall, out.stdout + out.stderr
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--built", type=Path, help="a finished folder of the default config")
+    args = ap.parse_args(argv)
+    snakemake = [sys.executable, "-m", "snakemake"]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # A copy of the workflow's entry point beside links to its code, so that the grid
+        # config is the one its `configfile:` reads.
+        shutil.copy(REPO / "Snakefile", tmp)
+        for part in ("workflow", "scripts", "src"):
+            Path(tmp, part).symlink_to(REPO / part)
+        Path(tmp, "config.yaml").write_text(yaml.safe_dump(grid_config(args.runs)))
+        walls = []
+        for _ in range(args.rounds):
+            wall, out = timed([*snakemake, "-n", "--cores", "2", "report"], tmp)
+            walls.append(wall)
+        jobs = next(line for line in out.splitlines() if line.startswith("total"))
+        print(f"dry run, {args.runs}-run grid: {statistics.median(walls):.1f} s "
+              f"(median of {args.rounds}; {jobs.split()[-1]} jobs)")
+
+    if args.built:
+        walls = []
+        for _ in range(args.rounds):
+            wall, out = timed([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2",
+                               "report"], args.built)
+            assert "Nothing to be done" in out, out[-2000:]
+            walls.append(wall)
+        print(f"no-op rerun of {args.built}: {statistics.median(walls):.1f} s "
+              f"(median of {args.rounds})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The whole report at quick scale on real data: wall time of
+`snakemake --cores 2 report --config scale=quick data_mirror=MIRROR` in a fresh folder
+(data preparation, every study's training, evaluations, figures, report), and the test
+accuracies it reached, per study, dataset and variant (mean over seeds).
+
+    python benchmarks/quick_report.py [--mirror ../shared/datasets] [--dir DIR] [--cores 2]
+
+The folder is kept (default: a new one under /tmp) so that it can be inspected and its
+no-op rerun timed with `benchmarks/dag.py --built DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "datasets")
+    ap.add_argument("--dir", type=Path, help="work folder (must not hold results yet)")
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args(argv)
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="cnnlab-quick-"))
+    if (workdir / "results").exists():
+        raise SystemExit(f"{workdir}/results exists: the measurement needs a fresh folder")
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+           "--cores", str(args.cores), "report",
+           "--config", "scale=quick", f"data_mirror={args.mirror.resolve()}"]
+    print(f"in {workdir}: {' '.join(cmd[1:])}", flush=True)
+    start = time.perf_counter()
+    with open(workdir / "snakemake.log", "w") as log:
+        done = subprocess.run(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"snakemake failed after {wall:.0f} s; see {workdir}/snakemake.log")
+
+    summary = pd.read_csv(workdir / "results" / "summary.csv")
+    table = (summary.groupby(["study", "dataset", "variant"], sort=False)
+             .agg(test_acc=("test_acc", "mean"), seeds=("seed", "count"),
+                  train_s=("train_seconds", "median"), precision=("precision", "first"))
+             .reset_index())
+    print(f"\nwhole report, quick scale, --cores {args.cores}: {wall / 60:.1f} min wall "
+          f"({len(summary)} runs; training {summary['train_seconds'].sum() / 60:.1f} "
+          f"job-minutes)\n")
+    print("| study | dataset | variant | test accuracy (mean) | seeds | train s (median) | precision |")
+    print("|---|---|---|---:|---:|---:|---|")
+    for r in table.itertuples():
+        print(f"| {r.study} | {r.dataset} | {r.variant} | {100 * r.test_acc:.2f}% | {r.seeds} "
+              f"| {r.train_s:.0f} | {r.precision} |")
+
+
+if __name__ == "__main__":
+    main()
