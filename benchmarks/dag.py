@@ -1,11 +1,12 @@
 """DAG scale: wall time of Snakemake's dry run for a grid of 1,000 runs (plus their
 evaluations, figures and the report), and of a no-op rerun of a finished folder.
 
-    python benchmarks/dag.py [--runs 1000] [--built DIR]
+    python benchmarks/dag.py [--runs 1000] [--built DIR [--config KEY=VALUE ...]]
 
 --built DIR: a folder where `snakemake report` already finished for the default config
-(for example the quick-scale run measured for BENCHMARKS.md); the rerun there must find
-nothing to do. Medians of --rounds; each measurement is a whole `snakemake` process, so
+(for example the one benchmarks/quick_report.py leaves), with the same code and the same
+--config it was built with (for that one: scale=quick data_mirror=MIRROR); the rerun
+there must find nothing to do. Medians of --rounds; each measurement is a whole `snakemake` process, so
 Python and Snakemake start-up are included, as a user would see them.
 """
 
@@ -54,6 +55,7 @@ def main(argv=None):
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--built", type=Path, help="a finished folder of the default config")
+    ap.add_argument("--config", nargs="*", default=[], help="as it was built with")
     args = ap.parse_args(argv)
     snakemake = [sys.executable, "-m", "snakemake"]
 
@@ -76,7 +78,8 @@ def main(argv=None):
         walls = []
         for _ in range(args.rounds):
             wall, out = timed([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2",
-                               "report"], args.built)
+                               "report", *(["--config", *args.config] if args.config else [])],
+                              args.built)
             assert "Nothing to be done" in out, out[-2000:]
             walls.append(wall)
         print(f"no-op rerun of {args.built}: {statistics.median(walls):.1f} s "

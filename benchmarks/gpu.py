@@ -17,20 +17,14 @@ import argparse
 import copy
 import io
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
+from common import config_runs, prepared
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from cnnlab.config import expand_runs  # noqa: E402
-from cnnlab.datasets import load_prepared, prepare  # noqa: E402
 from cnnlab.training import run_training  # noqa: E402
 
 THRESHOLDS = {"mnist": [0.99, 0.993], "cifar10": [0.90, 0.92, 0.94]}
@@ -90,9 +84,7 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, default=Path("gpu.json"))
     args = ap.parse_args(argv)
 
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["scale"] = args.scale
-    runs = {(s["dataset"], s["variant"]): s for s in expand_runs(config).values()
+    runs = {(s["dataset"], s["variant"]): s for s in config_runs(args.scale).values()
             if s["study"] == args.study and s["seed"] == args.seed}
     order = ([tuple(r.split("/")) for r in args.runs.split(",")] if args.runs
              else list(runs))
@@ -104,8 +96,7 @@ def main(argv=None):
     data = {}
     with tempfile.TemporaryDirectory() as tmp:
         for ds in sorted({d for d, _ in order}):
-            prepare(ds, Path(tmp) / f"{ds}.npz", "mirror", mirror=args.mirror)
-            data[ds] = load_prepared(Path(tmp) / f"{ds}.npz")
+            data[ds] = prepared(ds, args.mirror, Path(tmp))[1]
 
     def save():
         args.out.write_text(json.dumps(report, indent=1))

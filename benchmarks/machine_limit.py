@@ -1,7 +1,9 @@
 """Distance to the machine's limit: each model's achieved training FLOP/s (forward +
 backward FLOPs counted by ``torch.utils.flop_counter``, times cnnlab's measured images/s)
 as a fraction of this machine's float32 matrix-multiply rate, measured in the same run
-with the same threads. Rounds alternate the matmul and the training measurements; medians.
+with the same threads; training in fp32 and in bf16 autocast (cnnlab's default on CPUs
+with AMX), the latter also against the bf16 matmul rate. Rounds alternate the matmul and
+the training measurements; medians.
 
     python benchmarks/machine_limit.py [--mirror ../shared/datasets] [--threads 2]
 """
@@ -10,30 +12,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "benchmarks"))
+from common import DEFAULT_MIRROR, config_runs, prepared
+from throughput import CASES, case_spec, cnnlab_images_per_s
 
-from throughput import CASES, case_spec, cnnlab_images_per_s  # noqa: E402
-
-from cnnlab.config import expand_runs  # noqa: E402
-from cnnlab.datasets import load_prepared, prepare  # noqa: E402
 from cnnlab.models import build_model  # noqa: E402
 from cnnlab.training import configure_threads  # noqa: E402
 
 
-def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
-    """float32 n x n x n products (2 n^3 FLOPs each); the median of ``repeats``."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_flops_per_s(n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:
+    """n x n x n products (2 n^3 FLOPs each); the median of ``repeats``."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b  # warm-up
     times = []
     for _ in range(repeats):
@@ -55,7 +50,7 @@ def training_flops_per_image(spec: dict, in_shape) -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "datasets")
+    ap.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--images", type=int, default=3840)
@@ -63,9 +58,7 @@ def main(argv=None):
                     help="dataset/variant,... of Task 1 (cifar10/cnn: MNIST's CNN on CIFAR)")
     args = ap.parse_args(argv)
     configure_threads(args.threads)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["scale"] = "quick"
-    runs = expand_runs(config)
+    runs = config_runs("quick")
     mirror = args.mirror if args.mirror.is_dir() else None
     cases = [tuple(c.split("/")) for c in args.cases.split(",")]
     assert all(c in CASES for c in cases), f"cases must be among {CASES}"
@@ -74,27 +67,33 @@ def main(argv=None):
           f"median of {args.rounds} rounds")
     rows = []
     with tempfile.TemporaryDirectory() as root:
-        data = {}
-        for name in sorted({ds for ds, _ in cases}):
-            prepare(name, Path(root) / f"{name}.npz", "mirror" if mirror else "synthetic",
-                    mirror=mirror)
-            data[name] = load_prepared(Path(root) / f"{name}.npz")
+        data = {name: prepared(name, mirror, Path(root))[1]
+                for name in sorted({ds for ds, _ in cases})}
         for ds, variant in cases:
             spec = case_spec(runs, ds, variant)
             per_image = training_flops_per_image(spec, data[ds].train_images.shape[1:])
-            peak, achieved = [], []
+            m = {"peak32": [], "peak16": [], "fp32": [], "bf16": []}
             for _ in range(args.rounds):
-                peak.append(matmul_flops_per_s())
-                achieved.append(per_image * cnnlab_images_per_s(data[ds], spec, args.images))
-            p, a = statistics.median(peak), statistics.median(achieved)
-            rows.append((ds, spec["model"], per_image, a, p))
-            print(f"  {ds:8s} {spec['model']:13s} {per_image / 1e6:7.1f} MFLOP/img  "
-                  f"{a / 1e9:6.1f} GFLOP/s of {p / 1e9:6.1f} (matmul) = {a / p:.0%}", flush=True)
+                m["peak32"].append(matmul_flops_per_s())
+                m["peak16"].append(matmul_flops_per_s(dtype=torch.bfloat16))
+                for precision in ("fp32", "bf16"):
+                    m[precision].append(per_image * cnnlab_images_per_s(
+                        data[ds], spec, args.images, precision))
+            m = {k: statistics.median(v) for k, v in m.items()}
+            rows.append((ds, spec["model"], per_image, m))
+            print(f"  {ds:8s} {spec['model']:13s} {per_image / 1e6:7.1f} MFLOP/img: fp32 "
+                  f"{m['fp32'] / 1e9:6.1f} GFLOP/s, bf16 {m['bf16'] / 1e9:6.1f}; matmul fp32 "
+                  f"{m['peak32'] / 1e9:6.1f}, bf16 {m['peak16'] / 1e9:6.1f}", flush=True)
 
-    print("\n| dataset | model | MFLOP per image (fwd+bwd) | achieved GFLOP/s | matmul GFLOP/s | fraction |")
-    print("|---|---|---:|---:|---:|---:|")
-    for ds, model, per_image, a, p in rows:
-        print(f"| {ds} | {model} | {per_image / 1e6:.1f} | {a / 1e9:.1f} | {p / 1e9:.1f} | {a / p:.0%} |")
+    print("\n| dataset | model | MFLOP/image (fwd+bwd) | matmul fp32 GFLOP/s | training fp32 GFLOP/s "
+          "| fraction | matmul bf16 GFLOP/s | training bf16 GFLOP/s | fraction of fp32 matmul "
+          "| fraction of bf16 matmul |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for ds, model, per_image, m in rows:
+        print(f"| {ds} | {model} | {per_image / 1e6:.1f} | {m['peak32'] / 1e9:.0f} "
+              f"| {m['fp32'] / 1e9:.0f} | {m['fp32'] / m['peak32']:.0%} "
+              f"| {m['peak16'] / 1e9:.0f} | {m['bf16'] / 1e9:.0f} "
+              f"| {m['bf16'] / m['peak32']:.0%} | {m['bf16'] / m['peak16']:.0%} |")
 
 
 if __name__ == "__main__":

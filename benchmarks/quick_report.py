@@ -6,7 +6,8 @@ accuracies it reached, per study, dataset and variant (mean over seeds).
     python benchmarks/quick_report.py [--mirror ../shared/datasets] [--dir DIR] [--cores 2]
 
 The folder is kept (default: a new one under /tmp) so that it can be inspected and its
-no-op rerun timed with `benchmarks/dag.py --built DIR`.
+no-op rerun timed with
+`benchmarks/dag.py --built DIR --config scale=quick data_mirror=MIRROR`.
 """
 
 from __future__ import annotations

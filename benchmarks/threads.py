@@ -25,13 +25,10 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
+from common import DEFAULT_MIRROR, REPO, config_runs, prepared
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-
-from cnnlab.config import expand_runs, run_dir  # noqa: E402
-from cnnlab.datasets import load_prepared, prepare  # noqa: E402
+from cnnlab.config import run_dir  # noqa: E402
+from cnnlab.datasets import load_prepared  # noqa: E402
 from cnnlab.models import build_model  # noqa: E402
 from cnnlab.training import Trainer, configure_threads, load_run_data  # noqa: E402
 
@@ -40,9 +37,7 @@ def job(data_path: str, threads: int, images: int) -> None:
     """One training job; ``threads`` 0 leaves PyTorch's defaults (the naive job)."""
     if threads:
         configure_threads(threads)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["scale"] = "quick"
-    spec = expand_runs(config)[run_dir("task1", "cifar10", "resnet", 0)]
+    spec = config_runs("quick")[run_dir("task1", "cifar10", "resnet", 0)]
     spec = {**spec, "training": {**spec["training"], "epochs": 1},
             "data": {**spec["data"], "train_size": images, "test_size": 200}}
     generator = torch.Generator().manual_seed(0)
@@ -82,7 +77,7 @@ def main(argv=None):
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--job":
         return job(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "datasets")
+    ap.add_argument("--mirror", type=Path, default=DEFAULT_MIRROR)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--images", type=int, default=3840)
     args = ap.parse_args(argv)
@@ -91,8 +86,7 @@ def main(argv=None):
           f"(Task 1 residual CNN) per schedule; median of {args.rounds} rounds")
     walls = {name: [] for name in SCHEDULES}
     with tempfile.TemporaryDirectory() as tmp:
-        data_path = str(Path(tmp) / "cifar10.npz")
-        prepare("cifar10", data_path, "mirror" if mirror else "synthetic", mirror=mirror)
+        data_path = str(prepared("cifar10", mirror, Path(tmp))[0])
         for _ in range(args.rounds):
             for name, (threads, concurrent) in SCHEDULES.items():
                 wall, used = schedule(data_path, threads, concurrent, args.images)

@@ -53,7 +53,7 @@ def test_checkpoint_rebuilds_the_model_with_weights_only(config, synthetic_mnist
     idx = subset_indices(synthetic_mnist.test_labels, spec["data"]["test_size"])
     batches = Batches(synthetic_mnist.test_images[idx], synthetic_mnist.test_labels[idx], 100,
                       torch.device("cpu"), ckpt["mean"], ckpt["std"])
-    _, acc, _ = predict(model, batches)
+    _, acc, _ = predict(model, batches, autocast_dtype(spec["training"], torch.device("cpu")))
     assert acc == pytest.approx(metrics["test_acc"])
 
 

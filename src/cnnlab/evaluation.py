@@ -12,14 +12,19 @@ import torch.nn.functional as F
 
 
 @torch.no_grad()
-def predict(model, batches) -> tuple[float, float, np.ndarray]:
-    """Mean loss, accuracy and predicted labels over all batches (eval mode).
-    Sums stay on the device; one synchronization at the end."""
+def predict(model, batches, amp_dtype: torch.dtype | None = None
+            ) -> tuple[float, float, np.ndarray]:
+    """Mean loss, accuracy and predicted labels over all batches (eval mode), under
+    autocast to ``amp_dtype`` when given (a run is evaluated in the precision it trained
+    in). Sums stay on the device; one synchronization at the end."""
     model.eval()
-    loss_sum = torch.zeros((), device=batches.device)
+    device = torch.device(batches.device)
+    loss_sum = torch.zeros((), device=device)
     preds = []
     for x, y in batches:
-        logits = model(x).float()
+        with torch.autocast(device.type, amp_dtype or torch.float32,
+                            enabled=amp_dtype is not None):
+            logits = model(x).float()
         loss_sum += F.cross_entropy(logits, y, reduction="sum")
         preds.append(logits.argmax(1))
     pred = torch.cat(preds)
@@ -77,7 +82,7 @@ def evaluate_checkpoint(checkpoint_path, data, threads: int = 1):
     # Imported here: cnnlab.training imports this module for its per-epoch evaluation.
     from cnnlab.batches import Batches
     from cnnlab.datasets import subset_indices
-    from cnnlab.training import configure_threads, load_checkpoint, select_device
+    from cnnlab.training import autocast_dtype, configure_threads, load_checkpoint, select_device
 
     configure_threads(threads)
     device = select_device("auto")
@@ -86,6 +91,6 @@ def evaluate_checkpoint(checkpoint_path, data, threads: int = 1):
     batches = Batches(data.test_images[idx], data.test_labels[idx],
                       ckpt["spec"]["training"]["eval_batch_size"], device, ckpt["mean"],
                       ckpt["std"])
-    _, _, preds = predict(model, batches)
+    _, _, preds = predict(model, batches, autocast_dtype(ckpt["spec"]["training"], device))
     matrix = confusion_matrix(data.test_labels[idx], preds, len(ckpt["classes"]))
     return confusion_frame(matrix, ckpt["classes"]), per_class_accuracy(matrix, ckpt["classes"])
