@@ -1,7 +1,13 @@
+import inspect
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from cnnlab import models
+from cnnlab.model_arguments import DATA_ARGS, registered_model_arguments
+from conftest import REPO
 from cnnlab.blocks import BasicBlock
 
 
@@ -21,6 +27,22 @@ def test_model_arguments_change_the_model():
     assert models.count_parameters(small) == 784 * 64 + 64 + 64 * 10 + 10
     assert models.count_parameters(big) > models.count_parameters(small)
     assert len([m for m in big if isinstance(m, torch.nn.Linear)]) == 3
+
+
+def test_arguments_read_from_the_source_equal_the_builders_signatures():
+    assert set(registered_model_arguments()) == set(models.MODELS)
+    for name, fn in models.MODELS.items():
+        params = [p for p in inspect.signature(fn).parameters if p not in DATA_ARGS]
+        assert registered_model_arguments()[name] == tuple(params), name
+
+
+def test_checking_a_config_does_not_import_torch():
+    """Every Snakemake start checks the config; importing PyTorch there would double the
+    time of a no-op rerun."""
+    code = ("import sys, yaml; from cnnlab.config import check_config; "
+            f"check_config(yaml.safe_load(open({str(REPO / 'config.yaml')!r}))); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_unknown_model_and_argument_are_named():

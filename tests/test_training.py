@@ -145,3 +145,20 @@ def test_bf16_and_compiled_training_learn_like_fp32_eager(config, synthetic_mnis
     for run in (bf16, compiled):
         assert run["test_acc"] == pytest.approx(eager["test_acc"], abs=0.05)
         assert run["train_loss"] == pytest.approx(eager["train_loss"], abs=0.1)
+
+
+def test_clipping_bounds_the_update_but_the_logged_norms_are_unclipped(config, synthetic_mnist,
+                                                                       tmp_path):
+    spec = smoke_spec(config, "mnist", "cnn", epochs=1, grad_log_every=1)
+    free = train(spec, synthetic_mnist, tmp_path / "free")
+    clip = 1e-3  # far below every measured norm: every step is clipped
+    clipped = train(smoke_spec(config, "mnist", "cnn", epochs=1, grad_log_every=1,
+                               grad_clip=clip), synthetic_mnist, tmp_path / "clipped")
+    free_steps = pd.read_csv(tmp_path / "free" / "steps.csv")
+    clipped_steps = pd.read_csv(tmp_path / "clipped" / "steps.csv")
+    assert (free_steps["grad_norm"] > clip).all()
+    # Step 0 is taken from the same weights: the logged norm is the one before clipping.
+    assert clipped_steps["grad_norm"].iloc[0] == pytest.approx(free_steps["grad_norm"].iloc[0],
+                                                               rel=1e-4)
+    # Clipped updates are tiny, so the clipped run learns far less in one epoch.
+    assert clipped["train_loss"] > free["train_loss"]

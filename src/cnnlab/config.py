@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from cnnlab.datasets import DATASETS
-from cnnlab.models import check_model_args
+from cnnlab.model_arguments import check_model_args
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_\-]*"
 RESULTS = "results"

@@ -1,13 +1,13 @@
 """Model registry: every model is built by name plus keyword arguments from config.
 
 Each builder takes the dataset's ``in_shape`` (C, H, W) and ``num_classes`` (supplied by
-the workflow, never by config) and its own keyword arguments. ``check_model_args`` lets the
+the workflow, never by config) and its own keyword arguments. ``check_model_args`` (from
+``model_arguments``, which reads this file's builders without importing it) lets the
 config be validated against the builders' signatures before any job starts.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable
 
 import torch
@@ -16,10 +16,9 @@ from torch import nn
 from cnnlab.architecture import widths_for_budget
 from cnnlab.blocks import BLOCKS, BasicBlock
 from cnnlab.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
+from cnnlab.model_arguments import check_model_args
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
-# Supplied by the workflow from the dataset; config must not set them.
-DATA_ARGS = ("in_shape", "num_classes")
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -27,22 +26,6 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         raise ValueError(f"model {fn.__name__!r} is registered twice")
     MODELS[fn.__name__] = fn
     return fn
-
-
-def model_arguments(name: str) -> dict[str, object]:
-    """The keyword arguments config may set for model ``name``, with their defaults."""
-    params = inspect.signature(MODELS[name]).parameters
-    return {k: p.default for k, p in params.items() if k not in DATA_ARGS}
-
-
-def check_model_args(name: str, args: dict) -> None:
-    """Raise ``ValueError`` naming an unknown model or argument."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
-    allowed = model_arguments(name)
-    for key in args:
-        if key not in allowed:
-            raise ValueError(f"model {name!r} has no argument {key!r}; allowed: {sorted(allowed)}")
 
 
 def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:

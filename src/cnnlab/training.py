@@ -219,10 +219,12 @@ class Trainer:
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=t["label_smoothing"])
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if t["grad_clip"]:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"])
+                # Recorded before clipping: the figures show the gradients the network
+                # produced, which clipping would flatten to the threshold.
                 if st.step % t["grad_log_every"] == 0:
                     self._record_step(loss)
+                if t["grad_clip"]:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"])
                 self.optimizer.step()
                 self.scheduler.step()
                 # Accumulate on the device: no per-step host synchronization.

@@ -1,0 +1,42 @@
+"""The keyword arguments of every registered model, read from the source of ``models.py``
+without importing it (so without importing PyTorch).
+
+The workflow checks config.yaml against these before any job starts; reading them this
+way keeps that check, and so every Snakemake start including a no-op rerun, free of
+PyTorch's import (1.8 s of a 3.4 s no-op rerun on the machine in BENCHMARKS.md).
+``tests/test_models.py`` checks that they equal the imported builders' signatures.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+MODELS_SOURCE = Path(__file__).with_name("models.py")
+# Supplied by the workflow from the dataset; config must not set them.
+DATA_ARGS = ("in_shape", "num_classes")
+
+
+@cache
+def registered_model_arguments(source: Path = MODELS_SOURCE) -> dict[str, tuple[str, ...]]:
+    """``{model name: its argument names}`` for each function decorated ``@register_model``."""
+    models = {}
+    for node in ast.parse(Path(source).read_text()).body:
+        if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "register_model"
+                for d in node.decorator_list):
+            params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            models[node.name] = tuple(p.arg for p in params if p.arg not in DATA_ARGS)
+    return models
+
+
+def check_model_args(name: str, args: dict) -> None:
+    """Raise ``ValueError`` naming an unknown model or argument."""
+    models = registered_model_arguments()
+    if name not in models:
+        raise ValueError(f"unknown model {name!r}; known models: {sorted(models)}")
+    for key in args:
+        if key not in models[name]:
+            raise ValueError(f"model {name!r} has no argument {key!r}; "
+                             f"allowed: {sorted(models[name])}")
