@@ -3,9 +3,11 @@ config.yaml at a scale, and a prepared dataset (real from a mirror, else synthet
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
+import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -14,6 +16,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from cnnlab.config import expand_runs  # noqa: E402
 from cnnlab.datasets import Prepared, load_prepared, prepare  # noqa: E402
+from cnnlab.models import build_model  # noqa: E402
+from cnnlab.training import Trainer, load_run_data  # noqa: E402
 
 
 def config_runs(scale: str = "quick") -> dict[str, dict]:
@@ -29,3 +33,18 @@ def prepared(name: str, mirror: Path | None, folder: Path) -> tuple[Path, Prepar
     path = Path(folder) / f"{name}.npz"
     prepare(name, path, "mirror" if mirror else "synthetic", mirror=mirror)
     return path, load_prepared(path)
+
+
+def short_trainer(data: Prepared, spec: dict, images: int, epochs: int,
+                  precision: str = "auto") -> Trainer:
+    """cnnlab's own ``Trainer`` for ``spec`` on the CPU, cut to ``images`` training images
+    and ``epochs`` epochs (and a small test subset): the training loop as the workflow
+    runs it, sized for a measurement."""
+    spec = {**spec, "training": {**spec["training"], "epochs": epochs, "precision": precision},
+            "data": {**spec["data"], "train_size": images, "test_size": 200}}
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    rd = load_run_data(data, spec, torch.device("cpu"), generator)
+    model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
+    return Trainer(model.to(memory_format=torch.channels_last), rd, spec, generator,
+                   io.StringIO())

@@ -14,7 +14,6 @@ given. Rounds alternate the schedules; medians of the wall time for both jobs.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -25,12 +24,11 @@ import time
 from pathlib import Path
 
 import torch
-from common import DEFAULT_MIRROR, REPO, config_runs, prepared
+from common import DEFAULT_MIRROR, REPO, config_runs, prepared, short_trainer
 
 from cnnlab.config import run_dir  # noqa: E402
 from cnnlab.datasets import load_prepared  # noqa: E402
-from cnnlab.models import build_model  # noqa: E402
-from cnnlab.training import Trainer, configure_threads, load_run_data  # noqa: E402
+from cnnlab.training import configure_threads  # noqa: E402
 
 
 def job(data_path: str, threads: int, images: int) -> None:
@@ -38,14 +36,9 @@ def job(data_path: str, threads: int, images: int) -> None:
     if threads:
         configure_threads(threads)
     spec = config_runs("quick")[run_dir("task1", "cifar10", "resnet", 0)]
-    spec = {**spec, "training": {**spec["training"], "epochs": 1},
-            "data": {**spec["data"], "train_size": images, "test_size": 200}}
-    generator = torch.Generator().manual_seed(0)
-    rd = load_run_data(load_prepared(data_path), spec, torch.device("cpu"), generator)
-    model = build_model(spec["model"], rd.in_shape, 10, **spec["model_args"])
+    trainer = short_trainer(load_prepared(data_path), spec, images, epochs=1)
     start = time.perf_counter()
-    Trainer(model.to(memory_format=torch.channels_last), rd, spec, generator,
-            io.StringIO()).run()
+    trainer.run()
     print(json.dumps({"torch_threads": torch.get_num_threads(),
                       "seconds": time.perf_counter() - start}))
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import io
 import shutil
 import statistics
 import tempfile
@@ -35,12 +34,11 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import datasets, transforms
 
-from common import DEFAULT_MIRROR, config_runs, prepared
+from common import DEFAULT_MIRROR, config_runs, prepared, short_trainer
 
 from cnnlab.config import run_dir  # noqa: E402
 from cnnlab.models import build_model  # noqa: E402
-from cnnlab.training import (Trainer, configure_threads, has_fast_bf16,  # noqa: E402
-                             load_run_data)
+from cnnlab.training import configure_threads, has_fast_bf16  # noqa: E402
 
 # (dataset, task1 variant) whose model and training settings are measured; the CIFAR-10
 # simple CNN is not in Task 1, so it borrows MNIST's CNN arguments.
@@ -110,16 +108,10 @@ def textbook_images_per_s(dataset, spec, in_shape, images, workers):
 
 
 def cnnlab_images_per_s(data, spec, images, precision="auto"):
-    spec = {**spec, "training": {**spec["training"], "epochs": 2, "precision": precision},
-            "data": {**spec["data"], "train_size": images, "test_size": 200}}
-    torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
-    rd = load_run_data(data, spec, torch.device("cpu"), generator)
-    model = build_model(spec["model"], rd.in_shape, 10, **spec["model_args"])
-    trainer = Trainer(model.to(memory_format=torch.channels_last), rd, spec, generator,
-                      io.StringIO())
+    trainer = short_trainer(data, spec, images, epochs=2, precision=precision)
     state = trainer.run()
-    return len(rd.train) * rd.train.batch_size / state.history[-1]["seconds"]
+    batches = trainer.rd.train
+    return len(batches) * batches.batch_size / state.history[-1]["seconds"]
 
 
 def main(argv=None):

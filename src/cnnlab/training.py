@@ -63,9 +63,9 @@ def autocast_dtype(t: dict, device: torch.device) -> torch.dtype | None:
 
 
 def make_optimizer(model, t: dict) -> torch.optim.Optimizer:
-    """Fused implementations (one pass over each parameter instead of several): measured
-    2.5x faster training for the CIFAR-10 MLP on a CPU, where the update of its 3.7M
-    parameters took half of every step."""
+    """Fused implementations (one pass over each parameter instead of several): for the
+    CIFAR-10 MLP on a CPU, where the update of its 3.7M parameters took half of every step,
+    measured 2.5x faster steps in isolation and 1.39x faster training in the whole loop."""
     fused = next(model.parameters()).device.type in ("cpu", "cuda")
     if t["optimizer"] == "sgd":
         return torch.optim.SGD(model.parameters(), lr=t["lr"], momentum=t["momentum"],

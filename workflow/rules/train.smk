@@ -1,7 +1,7 @@
 # One job per run: results/runs/<study>/<dataset>/<variant>/seed<seed>/.
 # The run's full spec is a parameter, so a changed spec reruns exactly that run.
-# One thread per job: on CPUs two 1-thread jobs side by side finish 1.47x sooner than one
-# 2-thread job after another (benchmarks/threads.py). Change with `--set-threads train=N`.
+# One thread per job: on CPUs two 1-thread jobs side by side finish 1.63x sooner than one
+# 2-thread job after another (benchmarks/threads.py, BENCHMARKS.md). Change with `--set-threads train=N`.
 # A job stopped by SIGTERM saves results/resume/<run>.pt and the next attempt (--retries,
 # a rerun) resumes from it.
 RUN = "results/runs/{study}/{dataset}/{variant}/seed{seed}"
