@@ -16,8 +16,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from cnnlab.config import expand_runs  # noqa: E402
 from cnnlab.datasets import Prepared, load_prepared, prepare  # noqa: E402
-from cnnlab.models import build_model  # noqa: E402
-from cnnlab.training import Trainer, load_run_data  # noqa: E402
+from cnnlab.training import Trainer, make_trainer  # noqa: E402
 
 
 def config_runs(scale: str = "quick") -> dict[str, dict]:
@@ -40,11 +39,9 @@ def short_trainer(data: Prepared, spec: dict, images: int, epochs: int,
     """cnnlab's own ``Trainer`` for ``spec`` on the CPU, cut to ``images`` training images
     and ``epochs`` epochs (and a small test subset): the training loop as the workflow
     runs it, sized for a measurement."""
-    spec = {**spec, "training": {**spec["training"], "epochs": epochs, "precision": precision},
+    spec = {**spec, "seed": 0,
+            "training": {**spec["training"], "epochs": epochs, "precision": precision,
+                         "device": "cpu"},
             "data": {**spec["data"], "train_size": images, "test_size": 200}}
-    torch.manual_seed(0)
-    generator = torch.Generator().manual_seed(0)
-    rd = load_run_data(data, spec, torch.device("cpu"), generator)
-    model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
-    return Trainer(model.to(memory_format=torch.channels_last), rd, spec, generator,
-                   io.StringIO())
+    # The threads the benchmark set stay as they are.
+    return make_trainer(spec, data, threads=torch.get_num_threads(), progress=io.StringIO())

@@ -28,7 +28,7 @@ from common import DEFAULT_MIRROR, REPO, config_runs, prepared, short_trainer
 
 from cnnlab.config import run_dir  # noqa: E402
 from cnnlab.datasets import load_prepared  # noqa: E402
-from cnnlab.training import configure_threads  # noqa: E402
+from cnnlab.device import configure_threads  # noqa: E402
 
 
 def job(data_path: str, threads: int, images: int) -> None:

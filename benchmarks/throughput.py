@@ -38,7 +38,7 @@ from common import DEFAULT_MIRROR, config_runs, prepared, short_trainer
 
 from cnnlab.config import run_dir  # noqa: E402
 from cnnlab.models import build_model  # noqa: E402
-from cnnlab.training import configure_threads, has_fast_bf16  # noqa: E402
+from cnnlab.device import configure_threads, has_fast_bf16  # noqa: E402
 
 # (dataset, task1 variant) whose model and training settings are measured; the CIFAR-10
 # simple CNN is not in Task 1, so it borrows MNIST's CNN arguments.

@@ -6,7 +6,7 @@ from cnnlab import plots, probes
 from cnnlab.architecture import receptive_fields
 from cnnlab.datasets import load_prepared
 from cnnlab.logs import log_to
-from cnnlab.training import load_checkpoint
+from cnnlab.checkpoint import load_checkpoint
 
 IMAGES = 8  # the first test images: fixed, the same for every model
 

@@ -9,7 +9,9 @@ import torch
 from cnnlab.batches import Batches, channel_stats, flip_crop
 from cnnlab.datasets import subset_indices
 from cnnlab.evaluation import predict
-from cnnlab.training import autocast_dtype, load_checkpoint, run_training
+from cnnlab.checkpoint import load_checkpoint
+from cnnlab.device import autocast_dtype
+from cnnlab.training import run_training
 
 from conftest import smoke_spec
 
@@ -43,6 +45,33 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     steps = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
     assert set(grads["step"]) == set(range(0, steps, spec["training"]["grad_log_every"]))
     assert (grads["norm"] > 0).all()
+
+    # Evaluation happens in the run itself, from the last epoch's test predictions.
+    confusion = pd.read_csv(tmp_path / "confusion.csv", index_col=0)
+    per_class = pd.read_csv(tmp_path / "per_class.csv")
+    assert confusion.shape == (10, 10)
+    assert confusion.values.sum() == spec["data"]["test_size"]
+    assert np.trace(confusion.values) / confusion.values.sum() == pytest.approx(
+        metrics["test_acc"])
+    assert list(per_class["correct"]) == list(np.diag(confusion.values))
+
+
+def test_history_is_written_after_every_epoch(config, synthetic_mnist, tmp_path):
+    """A running job can be followed: history.csv holds every finished epoch so far."""
+    seen = []
+
+    def stop_after_second_epoch():
+        if (tmp_path / "history.csv").exists():
+            seen.append(len(pd.read_csv(tmp_path / "history.csv")))
+        return len(seen) > 0 and seen[-1] == 2
+
+    from cnnlab.training import Interrupted
+
+    with pytest.raises(Interrupted):
+        run_training(smoke_spec(config, "mnist", "mlp", epochs=4), synthetic_mnist, tmp_path,
+                     progress=io.StringIO(), should_stop=stop_after_second_epoch)
+    assert seen[0] == 1 and seen[-1] == 2
+    assert not (tmp_path / "metrics.json").exists()  # the run has not finished
 
 
 def test_checkpoint_rebuilds_the_model_with_weights_only(config, synthetic_mnist, tmp_path):
@@ -109,7 +138,7 @@ def test_flip_crop_moves_pixels_without_changing_them():
 
 
 def test_stability_measures():
-    from cnnlab.training import stability
+    from cnnlab.run_files import stability
 
     steps = [{"loss": l, "grad_norm": g} for l, g in [(2.0, 1.0), (1.0, 10.0), (1.5, 1.0), (0.5, 10.0)]]
     measured = stability(steps)
@@ -119,16 +148,32 @@ def test_stability_measures():
 
 
 def test_autocast_follows_precision_and_the_hardware(monkeypatch):
-    import cnnlab.training as training
+    import cnnlab.device as device
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    monkeypatch.setattr(training, "has_fast_bf16", lambda device: device.type == "cuda")
+    monkeypatch.setattr(device, "has_fast_bf16", lambda d: d.type == "cuda")
     assert autocast_dtype({"precision": "auto"}, cpu) is None
     assert autocast_dtype({"precision": "auto"}, cuda) is torch.bfloat16
     assert autocast_dtype({"precision": "fp32"}, cuda) is None
     assert autocast_dtype({"precision": "bf16"}, cpu) is torch.bfloat16
-    monkeypatch.setattr(training, "has_fast_bf16", lambda device: True)  # a CPU with AMX
+    monkeypatch.setattr(device, "has_fast_bf16", lambda d: True)  # a CPU with bf16 units
     assert autocast_dtype({"precision": "auto"}, cpu) is torch.bfloat16
+
+
+@pytest.mark.parametrize("amx, avx512_bf16, expected", [
+    (True, True, "amx"), (True, False, "amx"),          # Intel Sapphire Rapids and later
+    (False, True, "avx512_bf16"),                       # AMD Zen 4, Intel Cooper Lake
+    (False, False, None),                               # AVX2-only CPUs: bf16 is emulated
+])
+def test_cpu_bf16_decision_reads_amx_and_avx512_bf16(monkeypatch, amx, avx512_bf16, expected):
+    import cnnlab.device as device
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert device.cpu_bf16_units() == expected
+    assert device.has_fast_bf16(torch.device("cpu")) is (expected is not None)
+    assert (autocast_dtype({"precision": "auto"}, torch.device("cpu"))
+            is (torch.bfloat16 if expected else None))
 
 
 def test_bf16_and_compiled_training_learn_like_fp32_eager(config, synthetic_mnist, tmp_path):
@@ -162,3 +207,15 @@ def test_clipping_bounds_the_update_but_the_logged_norms_are_unclipped(config, s
                                                                rel=1e-4)
     # Clipped updates are tiny, so the clipped run learns far less in one epoch.
     assert clipped["train_loss"] > free["train_loss"]
+
+
+def test_confusion_matrix_counts_true_rows_predicted_columns():
+    from cnnlab.evaluation import confusion_matrix, per_class_accuracy
+
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    preds = np.array([0, 1, 1, 2, 0, 2])
+    m = confusion_matrix(labels, preds, 3)
+    np.testing.assert_array_equal(m, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    acc = per_class_accuracy(m, ["a", "b", "c"])
+    np.testing.assert_allclose(acc["accuracy"], [0.5, 1.0, 2 / 3])
+    assert list(acc["support"]) == [2, 1, 3]

@@ -13,8 +13,10 @@ import re
 from cnnlab.datasets import DATASETS
 from cnnlab.model_arguments import check_model_args
 
-NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_\-]*"
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 RESULTS = "results"
+# Where jobs on one machine record which GPU each of them holds (cnnlab.gpus).
+GPU_LOCKS = f"{RESULTS}/.gpu-locks"
 
 
 class ConfigError(ValueError):
@@ -123,19 +125,12 @@ def resume_path(run: str) -> str:
     return run.replace(f"{RESULTS}/runs/", f"{RESULTS}/resume/", 1) + ".pt"
 
 
-def prepared_path(dataset: str, synthetic: bool) -> str:
-    return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}.npz"
-
-
-def study_runs(runs: dict[str, dict], study: str, dataset: str | None = None) -> list[str]:
-    return [d for d, s in runs.items()
-            if s["study"] == study and (dataset is None or s["dataset"] == dataset)]
+def prepared_path(dataset: str, synthetic: bool, suffix: str = ".npz") -> str:
+    """The prepared dataset (``.npz``), or with ``suffix=".json"`` its provenance."""
+    return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}{suffix}"
 
 
 # --------------------------------------------------------------------------- figures
-
-FIGURES = f"{RESULTS}/figures"
-
 
 def figure_names(config: dict) -> dict[str, dict]:
     """Every figure the report shows, by stable file stem, with what it is drawn from."""

@@ -74,23 +74,3 @@ def inference_speed(model, in_shape, device, batch_size: int = 256, repeats: int
     latency = statistics.median(timed(one) for _ in range(repeats * 4))
     batch_time = statistics.median(timed(many) for _ in range(repeats))
     return latency * 1e3, batch_size / batch_time
-
-
-def evaluate_checkpoint(checkpoint_path, data, threads: int = 1):
-    """Confusion matrix and per-class accuracy of a saved run on its own test subset
-    (the subset is read from the spec the checkpoint carries)."""
-    # Imported here: cnnlab.training imports this module for its per-epoch evaluation.
-    from cnnlab.batches import Batches
-    from cnnlab.datasets import subset_indices
-    from cnnlab.training import autocast_dtype, configure_threads, load_checkpoint, select_device
-
-    configure_threads(threads)
-    device = select_device("auto")
-    model, ckpt = load_checkpoint(checkpoint_path, device)
-    idx = subset_indices(data.test_labels, ckpt["spec"]["data"]["test_size"])
-    batches = Batches(data.test_images[idx], data.test_labels[idx],
-                      ckpt["spec"]["training"]["eval_batch_size"], device, ckpt["mean"],
-                      ckpt["std"])
-    _, _, preds = predict(model, batches, autocast_dtype(ckpt["spec"]["training"], device))
-    matrix = confusion_matrix(data.test_labels[idx], preds, len(ckpt["classes"]))
-    return confusion_frame(matrix, ckpt["classes"]), per_class_accuracy(matrix, ckpt["classes"])

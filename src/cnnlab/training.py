@@ -1,71 +1,30 @@
-"""One training run: from a spec and a prepared dataset to a checkpoint, ``history.csv``,
-``grad_norms.csv``, ``steps.csv`` and ``metrics.json``."""
+"""One training run: the loop (``Trainer``), what it needs (``make_trainer``), and
+``run_training``, which takes a spec and a prepared dataset to the run's files
+(written by ``cnnlab.run_files``)."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from cnnlab import provenance
-from cnnlab.architecture import receptive_fields
+from cnnlab import run_files
 from cnnlab.batches import Batches, channel_stats
 from cnnlab.datasets import Prepared, subset_indices
-from cnnlab.evaluation import inference_speed, predict
-from cnnlab.files import atomic_path
+from cnnlab.device import autocast_dtype, configure_threads, select_device
+from cnnlab.evaluation import predict
 from cnnlab.models import build_model, count_parameters
 from cnnlab.resume import StopOnSignal, load_resume, save_resume
 
-CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
-
-
-def configure_threads(threads: int) -> None:
-    """Use exactly the threads the scheduler granted, so parallel jobs never oversubscribe."""
-    torch.set_num_threads(threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set in this process (e.g. by an earlier run in tests)
-        pass
-
-
-def select_device(preference: str = "auto") -> torch.device:
-    if preference == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(preference)
-
-
-def has_fast_bf16(device: torch.device) -> bool:
-    """Whether this device multiplies bf16 matrices natively: CUDA GPUs from Ampere on, and
-    CPUs with AMX tiles (measured here: CNN training 1.6-1.75x faster than fp32)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private: absent on some builds
-    return bool(amx and amx())
-
-
-def autocast_dtype(t: dict, device: torch.device) -> torch.dtype | None:
-    """bf16 autocast where the hardware has bf16 matrix units (``precision: auto``), always
-    (``bf16``) or never (``fp32``). bf16 keeps fp32's exponent range, so no loss scaling is
-    needed; weights, optimizer state and the loss stay fp32."""
-    precision = t.get("precision", "auto")
-    if precision == "bf16" or (precision == "auto" and has_fast_bf16(device)):
-        return torch.bfloat16
-    return None
-
-
 def make_optimizer(model, t: dict) -> torch.optim.Optimizer:
-    """Fused implementations (one pass over each parameter instead of several): for the
-    CIFAR-10 MLP on a CPU, where the update of its 3.7M parameters took half of every step,
-    measured 2.5x faster steps in isolation and 1.39x faster training in the whole loop."""
+    """Fused implementations: one pass over each parameter instead of several, which
+    matters for wide fully connected models (measured in BENCHMARKS.md)."""
     fused = next(model.parameters()).device.type in ("cpu", "cuda")
     if t["optimizer"] == "sgd":
         return torch.optim.SGD(model.parameters(), lr=t["lr"], momentum=t["momentum"],
@@ -158,10 +117,13 @@ class Trainer:
     from a snapshot exactly where it stopped: same sample order, same augmentation and
     dropout draws, so a resumed run ends with the metrics of an uninterrupted one."""
 
-    def __init__(self, model, rd: RunData, spec: dict, generator: torch.Generator, progress):
+    def __init__(self, model, rd: RunData, spec: dict, generator: torch.Generator, progress,
+                 on_epoch=lambda state: None):
         self.model, self.rd, self.spec, self.generator = model, rd, spec, generator
         self.t = spec["training"]
         self.progress = progress
+        self.on_epoch = on_epoch  # called with the state after every finished epoch
+        self.test_preds = None    # the last evaluation's predictions on the test subset
         self.optimizer = make_optimizer(model, self.t)
         self.scheduler = make_scheduler(self.optimizer, self.t, self.t["epochs"] * len(rd.train))
         self.state = TrainState()
@@ -249,6 +211,7 @@ class Trainer:
             self._finish_epoch(loss_sum.item() / st.seen, correct.item() / st.seen,
                                time.perf_counter() - start)
             save(self.snapshot())
+            self.on_epoch(st)
         return st
 
     def _record_step(self, loss) -> None:
@@ -280,7 +243,7 @@ class Trainer:
             print(f"epoch {st.epoch}: loss is {train_loss}; stopping this run as diverged",
                   file=self.progress)
             return
-        test_loss, test_acc, _ = predict(self.model, self.rd.test, self.amp_dtype)
+        test_loss, test_acc, self.test_preds = predict(self.model, self.rd.test, self.amp_dtype)
         st.history.append({
             "epoch": st.epoch, "train_loss": train_loss, "train_acc": train_acc,
             "test_loss": test_loss, "test_acc": test_acc,
@@ -295,44 +258,20 @@ class Trainer:
         st.order = None
 
 
-def stability(steps: list[dict]) -> dict:
-    """How smoothly a run trained, from its logged steps: the largest rise of the batch
-    loss between two consecutive records, and the variance of log10 of the total gradient
-    norm (scale-free: a norm that swings by 10x counts the same at any size)."""
-    loss = np.array([s["loss"] for s in steps], dtype=float)
-    norm = np.array([s["grad_norm"] for s in steps], dtype=float)
-    spike = float(np.max(np.diff(loss), initial=0.0)) if len(loss) > 1 else 0.0
-    log_norm = np.log10(norm[np.isfinite(norm) & (norm > 0)])
-    return {"max_loss_spike": spike,
-            "grad_norm_log_var": float(np.var(log_norm)) if len(log_norm) else float("nan")}
 
 
-def checkpoint(model, spec: dict, rd: RunData) -> dict:
-    """Self-describing: the model can be rebuilt from this dict alone, and it holds only
-    tensors and plain Python values, so ``torch.load(weights_only=True)`` accepts it."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "model": spec["model"],
-        "model_args": spec["model_args"],
-        "in_shape": list(rd.in_shape),
-        "classes": rd.classes,
-        "mean": rd.mean.cpu(),
-        "std": rd.std.cpu(),
-        "spec": spec,
-        "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-    }
-
-
-def load_checkpoint(path, device="cpu"):
-    """Rebuild the model from a checkpoint; ``weights_only`` refuses anything but tensors
-    and plain values, so an untrusted file cannot run code."""
-    ckpt = torch.load(path, map_location=device, weights_only=True)
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
-    model = build_model(ckpt["model"], ckpt["in_shape"], len(ckpt["classes"]),
-                        **ckpt["model_args"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device, memory_format=torch.channels_last), ckpt
+def make_trainer(spec: dict, data: Prepared, threads: int = 1, progress=None,
+                 on_epoch=lambda state: None) -> Trainer:
+    """Everything a run needs before its first step, seeded from the spec: threads, device,
+    data subsets, the model (channels_last) and the loop around them."""
+    configure_threads(threads)
+    device = select_device(spec["training"]["device"])
+    torch.manual_seed(spec["seed"])
+    generator = torch.Generator().manual_seed(spec["seed"])
+    rd = load_run_data(data, spec, device, generator)
+    model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
+    model = model.to(device, memory_format=torch.channels_last)
+    return Trainer(model, rd, spec, generator, progress or sys.stderr, on_epoch)
 
 
 def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
@@ -342,21 +281,17 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     ``progress``: where the progress bar and epoch lines go (default: stderr).
     ``resume_file``: where to keep the resume checkpoint; a run finding one saved for the
     same spec continues from it. ``should_stop``: polled after every step (default: was
-    SIGTERM received); when true, the run saves and raises ``Interrupted``."""
+    SIGTERM received); when true, the run saves and raises ``Interrupted``.
+    ``history.csv`` is rewritten after every epoch, so a running job can be followed."""
     progress = progress or sys.stderr
-    configure_threads(threads)
-    t = spec["training"]
-    device = select_device(t["device"])
-    torch.manual_seed(spec["seed"])
-    generator = torch.Generator().manual_seed(spec["seed"])
-    rd = load_run_data(data, spec, device, generator)
-    model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
-    model = model.to(device, memory_format=torch.channels_last)
+    out_dir = Path(out_dir)
+    trainer = make_trainer(spec, data, threads, progress,
+                           on_epoch=lambda st: run_files.write_history(st.history, out_dir))
+    rd = trainer.rd
     print(f"{spec['study']}/{spec['dataset']}/{spec['variant']} seed {spec['seed']}: "
-          f"{count_parameters(model):,} parameters, {len(rd.train.labels)} train / "
-          f"{len(rd.test.labels)} test images, device {device}, {threads} threads",
+          f"{count_parameters(trainer.model):,} parameters, {len(rd.train.labels)} train / "
+          f"{len(rd.test.labels)} test images, device {rd.train.device}, {threads} threads",
           file=progress)
-    trainer = Trainer(model, rd, spec, generator, progress)
     save = (lambda snap: save_resume(snap, resume_file)) if resume_file else (lambda snap: None)
     snap = load_resume(resume_file, spec) if resume_file else None
     if snap is not None:
@@ -364,54 +299,8 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
         print(f"resuming from {resume_file}: epoch {trainer.state.epoch}, "
               f"batch {trainer.state.batch}", file=progress)
     with StopOnSignal() as signal_flag:
-        state = trainer.run(should_stop or signal_flag.requested, save)
-
-    metrics = {"spec": spec, "parameters": count_parameters(model),
-               "receptive_fields": [f.receptive_field for f in receptive_fields(model)],
-               **stability(state.steps),
-               "precision": "bf16" if trainer.amp_dtype is torch.bfloat16 else "fp32",
-               "epochs_completed": len(state.history), "train_seconds": state.seconds,
-               "diverged": state.diverged_epoch is not None,
-               "diverged_epoch": state.diverged_epoch}
-    if state.diverged_epoch is None:
-        metrics["train_loss"], metrics["train_acc"], _ = predict(model, rd.train_eval,
-                                                                 trainer.amp_dtype)
-        # The last epoch evaluated this model on this test subset already.
-        metrics["test_loss"] = state.history[-1]["test_loss"]
-        metrics["test_acc"] = state.history[-1]["test_acc"]
-        metrics["latency_ms"], metrics["throughput"] = inference_speed(model, rd.in_shape,
-                                                                       device)
-    else:
-        metrics.update({k: float("nan") for k in ("train_loss", "train_acc", "test_loss",
-                                                  "test_acc", "latency_ms", "throughput")})
-    metrics.update(provenance.run_provenance(device, threads))
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    history_columns = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
-                       "seconds"]
-    pd.DataFrame(state.history, columns=history_columns).to_csv(out_dir / "history.csv",
-                                                                index=False)
-    pd.DataFrame(state.grad_norms, columns=["step", "epoch", "layer", "norm"]).to_csv(
-        out_dir / "grad_norms.csv", index=False)
-    pd.DataFrame(state.steps, columns=["step", "epoch", "loss", "grad_norm"]).to_csv(
-        out_dir / "steps.csv", index=False)
-    torch.save(checkpoint(model, spec, rd), out_dir / "model.pt")
-    # metrics.json last: a run whose metrics exist finished writing everything else.
-    write_json_atomic(metrics, out_dir / "metrics.json")
+        trainer.run(should_stop or signal_flag.requested, save)
+    metrics = run_files.write_run_files(trainer, out_dir, threads)
     if resume_file:
         Path(resume_file).unlink(missing_ok=True)
     return metrics
-
-
-def write_json_atomic(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    raise TypeError(f"cannot write {type(o).__name__} to JSON")

@@ -1,12 +1,14 @@
 # Config validation, the expansion of studies into runs, and the input functions the rules
 # share. Everything is checked here, before Snakemake schedules a single job.
 import os
+import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from cnnlab import config as cnnlab_config
+from cnnlab import model_check
 from cnnlab.datasets import DATASETS
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -16,21 +18,24 @@ except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
 
 RUNS = cnnlab_config.expand_runs(config)
+LIB = Path(workflow.basedir) / "src" / "cnnlab"
+# Every model is built (shapes only) before any job starts; a bad argument value is
+# reported here, for all variants at once. Cached, so a rerun with no new model is instant.
+try:
+    MODEL_FLOPS = model_check.checked_model_flops(RUNS, Path(".snakemake/cnnlab"), LIB)
+except ValueError as e:
+    raise WorkflowError(f"config error: {e}") from None
+RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
 FIGURES = cnnlab_config.figure_names(config)
 SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
 SEEDS = cnnlab_config.scale_settings(config)["seeds"]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
-if SYNTHETIC:
-    DATA_SOURCE = "synthetic"
-elif DATA_MIRROR:
-    DATA_SOURCE = "mirror"
-else:
-    DATA_SOURCE = "download"
-LIB = Path(workflow.basedir) / "src" / "cnnlab"
+# Where the real datasets come from (synthetic data has its own rule).
+DATA_SOURCE = "mirror" if DATA_MIRROR else "download"
 # Written beside each prepared dataset: its source and checksums, for the report.
 DATA_PROVENANCE = [
-    cnnlab_config.prepared_path(ds, SYNTHETIC).replace(".npz", ".json")
+    cnnlab_config.prepared_path(ds, SYNTHETIC, ".json")
     for ds in sorted({spec["dataset"] for spec in RUNS.values()})
 ]
 
@@ -40,7 +45,7 @@ wildcard_constraints:
     variant=cnnlab_config.NAME_PATTERN,
     dataset="|".join(DATASETS),
     seed=r"\d+",
-    name=r"[A-Za-z0-9_\-]+",
+    name=r"[A-Za-z0-9_.\-]+",
 
 
 def lib(*modules):
@@ -50,10 +55,11 @@ def lib(*modules):
 
 
 # What a trained model's numbers depend on: the model definitions (models imports blocks,
-# layers and architecture), the batches, the data subsets and the loop itself. Resuming,
-# GPU claiming and provenance do not change results and are left out on purpose.
+# layers and architecture), the batches, the data subsets, device and precision, the loop
+# itself and the files it writes. Resuming, GPU claiming and provenance do not change
+# results and are left out on purpose.
 MODEL_CODE = lib("models", "blocks", "layers", "architecture", "batches", "datasets",
-                 "training", "evaluation")
+                 "device", "training", "evaluation", "run_files", "checkpoint")
 
 
 def run_path(w):
@@ -73,14 +79,17 @@ def prepared_data(w):
     return cnnlab_config.prepared_path(w.dataset, SYNTHETIC)
 
 
+def unknown_figure(stem):
+    raise WorkflowError(f"results/figures/{stem}.png is not a figure of this config; "
+                        f"figures: {', '.join(sorted(FIGURES))}")
+
+
 def figure(w, kind):
     """The config's description of figure ``<w.name>_<kind>``, or a clear error for a name that
     the config does not define."""
-    stem = f"{w.name}_{kind}"
-    fig = FIGURES.get(stem)
+    fig = FIGURES.get(f"{w.name}_{kind}")
     if fig is None or fig["kind"] != kind:
-        raise WorkflowError(f"results/figures/{stem}.png is not a figure of this config; "
-                            f"figures: {', '.join(sorted(FIGURES))}")
+        unknown_figure(f"{w.name}_{kind}")
     return fig
 
 

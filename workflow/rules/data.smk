@@ -12,7 +12,7 @@ rule prepare_data:
         data="results/data/{dataset}.npz",
         provenance="results/data/{dataset}.json",
     params:
-        source=DATA_SOURCE if DATA_SOURCE != "synthetic" else "download",
+        source=DATA_SOURCE,
         mirror=DATA_MIRROR,
         download_root="results/data/download",
     log:

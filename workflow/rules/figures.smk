@@ -93,3 +93,15 @@ rule probe_figure:
         "results/logs/figures/{name}_{kind}.log",
     script:
         "../../scripts/plot_probes.py"
+
+
+rule unknown_figure:
+    """Any other figure name: an error that lists the figures this config defines."""
+    output:
+        "results/figures/{stem}.png",
+    input:
+        lambda w: unknown_figure(w.stem),
+    wildcard_constraints:
+        # Every name but the config's figures, which the rules above make (the lookahead
+        # sees the rest of the path, hence the ".png").
+        stem=r"(?!(?:{})\.png$).+".format("|".join(re.escape(name) for name in FIGURES)),

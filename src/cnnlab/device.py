@@ -1,0 +1,55 @@
+"""Where and how a run computes: threads, device and numeric precision."""
+
+from __future__ import annotations
+
+import torch
+
+
+def configure_threads(threads: int) -> None:
+    """Use exactly the threads the scheduler granted, so parallel jobs never oversubscribe."""
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process (e.g. by an earlier run in tests)
+        pass
+
+
+def select_device(preference: str = "auto") -> torch.device:
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(preference)
+
+
+def cpu_bf16_units() -> str | None:
+    """The CPU feature that makes bf16 matrix products native here: ``"amx"`` (Intel AMX
+    tiles), ``"avx512_bf16"`` (e.g. AMD Zen 4, Intel Cooper Lake) or None (AVX2 and older,
+    where oneDNN emulates bf16 and autocast only adds casts). Speed-ups measured on each
+    kind of CPU are in BENCHMARKS.md."""
+    probes = (("amx", "_is_amx_tile_supported"), ("avx512_bf16", "_is_avx512_bf16_supported"))
+    for name, probe in probes:
+        check = getattr(torch.cpu, probe, None)  # private: absent on some builds
+        if check is not None and check():
+            return name
+    return None
+
+
+def has_fast_bf16(device: torch.device) -> bool:
+    """Whether this device multiplies bf16 matrices natively: CUDA GPUs from Ampere on, and
+    CPUs with AMX tiles or AVX512_BF16 instructions."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_bf16_units() is not None
+
+
+def autocast_dtype(t: dict, device: torch.device) -> torch.dtype | None:
+    """bf16 autocast where the hardware has bf16 arithmetic (``precision: auto``), always
+    (``bf16``) or never (``fp32``). bf16 keeps fp32's exponent range, so no loss scaling is
+    needed; weights, optimizer state and the loss stay fp32."""
+    precision = t.get("precision", "auto")
+    if precision == "bf16" or (precision == "auto" and has_fast_bf16(device)):
+        return torch.bfloat16
+    return None
+
+
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    return "bf16" if amp_dtype is torch.bfloat16 else "fp32"

@@ -1,0 +1,110 @@
+"""Build every model the config declares before any job starts, on PyTorch's ``meta``
+device (shapes only, no memory, no arithmetic), and count what one image costs.
+
+A model argument of the right name but a wrong value (``hidden: "abc"``, a kernel too
+large for the image) passes the schema and the name check; without this it would fail
+inside a training job, after data preparation and possibly hours of other runs. The same
+forward pass counts each model's floating-point operations, from which the workflow
+estimates each run's cost and starts the most expensive runs first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from cnnlab.datasets import DATASETS
+
+MODEL_SOURCES = ("models.py", "blocks.py", "layers.py", "architecture.py")
+
+
+def model_key(spec: dict) -> str:
+    """What a model's shape depends on: dataset, model name and arguments."""
+    return json.dumps([spec["dataset"], spec["model"], spec["model_args"]], sort_keys=True)
+
+
+def _build_and_count(dataset: str, model: str, args: dict) -> int:
+    """FLOPs of one image's forward pass; raises whatever building or running raises."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnlab.models import build_model
+
+    info = DATASETS[dataset]
+    with torch.device("meta"):
+        net = build_model(model, info.shape, len(info.classes), **args)
+        x = torch.empty(1, *info.shape)
+    net.eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(x)
+    return int(counter.get_total_flops())
+
+
+def _describe(spec: dict) -> str:
+    return (f"studies.{spec['study']}.datasets.{spec['dataset']}, variant "
+            f"{spec['variant']!r} (model {spec['model']})")
+
+
+def _culprits(dataset: str, model: str, args: dict) -> list[str]:
+    """The arguments that fail on their own (each with the others at their defaults)."""
+    bad = []
+    for key, value in args.items():
+        try:
+            _build_and_count(dataset, model, {key: value})
+        except Exception as e:  # noqa: BLE001 - any failure is the message
+            bad.append(f"argument {key}={value!r}: {type(e).__name__}: {e}")
+    return bad
+
+
+def check_models(runs: dict[str, dict]) -> tuple[dict[str, int], list[str]]:
+    """``({model key: forward FLOPs per image}, [problems])`` for the distinct models of
+    ``runs``; each problem names study, dataset, variant, argument and value."""
+    flops, problems, seen = {}, [], set()
+    for spec in runs.values():
+        key = model_key(spec)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            flops[key] = _build_and_count(spec["dataset"], spec["model"], spec["model_args"])
+        except Exception as e:  # noqa: BLE001
+            culprits = _culprits(spec["dataset"], spec["model"], spec["model_args"])
+            why = "; ".join(culprits) or (f"args {spec['model_args']}: "
+                                          f"{type(e).__name__}: {e}")
+            problems.append(f"{_describe(spec)} cannot be built: {why}")
+    return flops, problems
+
+
+def checked_model_flops(runs: dict[str, dict], cache_dir: Path, library: Path) -> dict[str, int]:
+    """``check_models`` with its answer kept in ``cache_dir``, keyed by the models declared
+    and the source of the model code: a rerun with nothing new neither imports PyTorch
+    nor builds anything. Raises ``ValueError`` listing every problem at once."""
+    keys = sorted({model_key(s) for s in runs.values()})
+    digest = hashlib.sha256(json.dumps(keys).encode())
+    for name in MODEL_SOURCES:
+        digest.update((Path(library) / name).read_bytes())
+    cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    flops, problems = check_models(runs)
+    if problems:
+        raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(flops))
+    return flops
+
+
+def run_costs(runs: dict[str, dict], flops: dict[str, int]) -> dict[str, float]:
+    """Each run's estimated training cost: forward FLOPs per image x training images x
+    epochs (the backward pass is about twice the forward for every model alike)."""
+    costs = {}
+    for path, spec in runs.items():
+        images = spec["data"]["train_size"] or DATASETS[spec["dataset"]].train_images
+        costs[path] = flops.get(model_key(spec), 0) * images * spec["training"]["epochs"]
+    return costs
+
+
+def priorities(costs: dict[str, float]) -> dict[str, int]:
+    """Snakemake priorities: the rank of each run's cost (the most expensive highest)."""
+    return {path: rank for rank, path in enumerate(sorted(costs, key=costs.get))}
