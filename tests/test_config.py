@@ -124,3 +124,70 @@ def test_spec_does_not_depend_on_key_order(config):
     config["training"] = dict(reversed(list(config["training"].items())))
     after = expand_runs(config)
     assert [repr(s) for s in before.values()] == [repr(s) for s in after.values()]
+
+
+def test_sweep_expands_into_named_points_with_their_values(config):
+    from cnnlab.config import expand_sweeps
+
+    mnist = config["studies"]["task1"]["datasets"]["mnist"]
+    mnist["variants"].append({"name": "mlp", "label": "MLP", "model": "mlp",
+                              "args": {"hidden": [64]},
+                              "sweep": {"lr": [0.01, 0.2], "hidden": [[32], [64, 32]]}})
+    mnist["variants"][0]["name"] = "mlp_base"  # the sweep's base name stays free
+    expanded = expand_sweeps(config)
+    check_config(expanded)
+    names = [v["name"] for v in expanded["studies"]["task1"]["datasets"]["mnist"]["variants"]]
+    assert names[-4:] == ["mlp-hidden32-lr0.01", "mlp-hidden32-lr0.2",
+                          "mlp-hidden64x32-lr0.01", "mlp-hidden64x32-lr0.2"]
+    runs = expand_runs(expanded)
+    spec = runs[run_dir("task1", "mnist", "mlp-hidden64x32-lr0.2", 0)]
+    assert spec["training"]["lr"] == 0.2 and spec["model_args"]["hidden"] == [64, 32]
+    assert spec["sweep"]["values"] == {"hidden": [64, 32], "lr": 0.2}
+    assert spec["label"] == "MLP, hidden=[64, 32], lr=0.2"
+    # Variants without a sweep keep exactly the spec they had: nothing of theirs retrains.
+    plain = run_dir("task1", "mnist", "cnn", 0)
+    assert runs[plain] == expand_runs(config)[plain]
+    assert "task1_mnist_sweep" in figure_names(expanded)
+
+
+def test_sweep_of_an_unknown_key_names_it(config):
+    from cnnlab.config import expand_sweeps
+
+    var = config["studies"]["task1"]["datasets"]["mnist"]["variants"][0]
+    var["sweep"] = {"learning_rate": [0.1]}
+    with pytest.raises(ConfigError, match=r"variants\[0\] \(mlp\)\.sweep\.learning_rate: "
+                                          r"neither a training setting nor a model argument"):
+        expand_sweeps(config)
+
+
+def test_model_check_names_variant_argument_and_value(config):
+    from cnnlab.model_check import check_models
+
+    variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
+    variants[0]["args"] = {"hidden": "abc"}
+    variants[2]["args"] = {"widths": [16, 32, 64], "blocks_per_stage": "two"}
+    flops, problems = check_models(expand_runs(config))
+    assert len(problems) == 2
+    assert problems[0].startswith("studies.task1.datasets.mnist, variant 'mlp' (model mlp) "
+                                  "cannot be built: argument hidden='abc'")
+    assert "variant 'resnet' (model resnet_small)" in problems[1]
+    assert "argument blocks_per_stage='two'" in problems[1]
+    assert "widths" not in problems[1].split("cannot be built")[1]  # the good one is not blamed
+    assert all(v > 0 for v in flops.values())
+
+
+def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path):
+    from cnnlab import model_check
+
+    runs = expand_runs(config)
+    lib = REPO / "src" / "cnnlab"
+    flops = model_check.checked_model_flops(runs, tmp_path, lib)
+    assert len(list(tmp_path.glob("models-*.json"))) == 1
+    assert model_check.checked_model_flops(runs, tmp_path, lib) == flops
+    costs = model_check.run_costs(runs, flops)
+    ranks = model_check.priorities(costs)
+    wide = run_dir("task3", "cifar10", "wide", 0)
+    mlp = run_dir("task1", "mnist", "mlp", 0)
+    assert costs[wide] > costs[mlp] and ranks[wide] > ranks[mlp]
+    # The widest ResNet is the costliest: its two seeds start first.
+    assert costs[wide] == max(costs.values()) and ranks[wide] >= len(ranks) - 2

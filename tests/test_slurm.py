@@ -27,20 +27,33 @@ pytestmark = [
 ]
 
 RUNS = ["results/runs/task1/mnist/mlp/seed0", "results/runs/task1/mnist/mlp/seed1"]
-# The cluster is one small node: ask for what it has, and poll it quickly.
-CLUSTER = ["--default-resources", "slurm_partition=debug", "mem_mb=500", "runtime=10",
-           "--set-resources", "train:mem_mb=1500", "train:runtime=10", "train:gpu=1",
-           "evaluate:mem_mb=1000",
-           "--slurm-init-seconds-before-status-checks", "2", "--set-threads", "train=1",
-           "evaluate=1"]
+PROFILE = REPO / "workflow/profiles/slurm"
 
 
-def snakemake(workdir: Path, *args: str, profile=True, limit=600, wait=True):
+@pytest.fixture(scope="module")
+def cluster_profile(tmp_path_factory) -> Path:
+    """The project's SLURM profile, changed only where the one-node test cluster cannot
+    offer what it asks: partition name, memory and CPUs (the node has 2); and polled
+    quickly. GPUs, runtimes, retries, requeue and the warning signal are the profile's own,
+    so a wrong key or value there fails these tests (a command-line --set-resources would
+    replace the profile's whole list instead)."""
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    profile["default-resources"].update(slurm_partition="debug", mem_mb=500)
+    profile["set-resources"]["train"]["mem_mb"] = 1500
+    profile["set-threads"]["train"] = 1
+    profile["slurm-init-seconds-before-status-checks"] = 2
+    folder = tmp_path_factory.mktemp("profile")
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile))
+    shutil.copy(PROFILE / profile["configfile"], folder)
+    return folder
+
+
+def snakemake(workdir: Path, *args: str, profile: Path | None = None, limit=600, wait=True):
     # Targets first: list-valued options (--set-threads, --config, ...) swallow what follows.
     cmd = ["timeout", "-k", "20", str(limit), sys.executable, "-m", "snakemake",
            *args, "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
     if profile:
-        cmd += ["--workflow-profile", str(REPO / "workflow/profiles/slurm"), *CLUSTER]
+        cmd += ["--workflow-profile", str(profile), "--verbose"]
     else:
         cmd += ["--cores", "2", "--set-threads", "train=1"]
     cmd += ["--config", "scale=smoke"]
@@ -67,26 +80,33 @@ def metrics(workdir: Path, run: str) -> dict:
     return {k: m[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc", "parameters")}
 
 
-def test_training_goes_through_sbatch_and_matches_a_local_run(tmp_path):
+def test_training_goes_through_sbatch_and_matches_a_local_run(tmp_path, cluster_profile):
     targets = [f"{r}/{f}" for r in RUNS for f in ("metrics.json", "confusion.csv")]
-    out = snakemake(tmp_path / "slurm", *targets)
+    out = snakemake(tmp_path / "slurm", *targets, profile=cluster_profile)
     ids = slurm_job_ids(out)
-    assert len(ids) == 4  # 2 train + 2 evaluate jobs; data preparation stayed local
+    assert len(ids) == 2  # the 2 training jobs; data preparation stayed local
     assert set(sacct_states(ids).values()) == {"COMPLETED"}
+    # The profile's own requests reached sbatch: one GPU, its runtime, the warning signal.
+    calls = re.findall(r"sbatch call: (.*)", out)
+    assert len(calls) == 2
+    for call in calls:
+        assert "--gpus=1" in call and "--signal=TERM@300" in call
+        assert re.search(r"-t '?180'? ", call) and re.search(r"-p '?debug'? ", call)
 
-    snakemake(tmp_path / "local", *targets, profile=False)
+    snakemake(tmp_path / "local", *targets)
     for run in RUNS:
         assert metrics(tmp_path / "slurm", run) == metrics(tmp_path / "local", run)
 
 
-def test_terminated_training_job_is_retried_and_resumes(tmp_path):
+def test_terminated_training_job_is_retried_and_resumes(tmp_path, cluster_profile):
     override = tmp_path / "long.yaml"
     override.write_text(yaml.safe_dump(
         {"scales": {"smoke": {"synthetic": True, "seeds": [0], "datasets": {
             "mnist": {"train_size": 1000, "test_size": 300, "epochs": 40}}}}}))
     run = "results/runs/task1/mnist/cnn/seed0"
     work = tmp_path / "w"
-    proc = snakemake(work, f"{run}/metrics.json", "--configfile", str(override), wait=False)
+    proc = snakemake(work, f"{run}/metrics.json", "--configfile", str(override), wait=False,
+                     profile=cluster_profile)
 
     resume = work / "results/resume/task1/mnist/cnn/seed0.pt"
     deadline = time.time() + 300

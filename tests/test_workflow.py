@@ -89,9 +89,79 @@ def test_one_figure_rebuilds_alone(built):
     assert figure.stat().st_size > 1000
 
 
-def test_unknown_figure_target_is_a_clear_error(built):
-    out = snakemake(built, "results/figures/task9_comparison.png", "-n", check=False)
-    assert "results/figures/task9_comparison.png is not a figure of this config" in out
+@pytest.mark.parametrize("name", ["task9_comparison", "task1_nonexistent", "x"])
+def test_unknown_figure_target_is_a_clear_error(built, name):
+    """Any name, whether or not it ends like a figure kind, gets the list of figures."""
+    out = snakemake(built, f"results/figures/{name}.png", "-n", check=False)
+    assert f"results/figures/{name}.png is not a figure of this config" in out
+    assert "task1_comparison, task1_learning_curves" in out
+
+
+def test_failed_job_log_ends_with_the_traceback(tmp_path):
+    """A job that fails says why in its own log, where Snakemake sends the user."""
+    data = tmp_path / "results/data/synthetic"
+    data.mkdir(parents=True)
+    (data / "mnist.npz").write_bytes(b"not a prepared dataset")
+    (data / "mnist.json").write_text("{}")
+    run = "results/runs/task1/mnist/mlp/seed0"
+    out = snakemake(tmp_path, f"{run}/metrics.json", check=False)
+    assert "Error in rule train" in out
+    log = (tmp_path / "results/logs/train/task1/mnist/mlp/seed0.log").read_text()
+    assert "Traceback (most recent call last)" in log
+    assert log.rstrip().splitlines()[-1].startswith(("zipfile.BadZipFile", "ValueError",
+                                                     "OSError", "EOFError", "cnnlab"))
+
+
+def test_bad_model_argument_value_fails_before_any_job(tmp_path):
+    """Every variant's model is built (on the meta device) before a job starts; all
+    failures are reported at once, naming study, dataset, variant, argument and value."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
+    variants[0]["args"] = {"hidden": "abc"}
+    variants[1]["args"] = {"channels": [32, 64], "hidden": -5}
+    override = tmp_path / "bad.yaml"
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    out = snakemake(tmp_path, "report", "--configfile", str(override), check=False)
+    assert "studies.task1.datasets.mnist, variant 'mlp' (model mlp) cannot be built: " \
+           "argument hidden='abc'" in out
+    assert "variant 'cnn' (model simple_cnn) cannot be built: argument hidden=-5" in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_sweep_trains_each_point_and_a_new_point_alone(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
+    variants.append({"name": "small", "label": "small MLP", "model": "mlp",
+                     "args": {"hidden": [32]}, "sweep": {"lr": [0.01, 0.1]}})
+    override = tmp_path / "sweep.yaml"
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    figure = "results/figures/task1_mnist_sweep.png"
+    out = snakemake(tmp_path, figure, "--configfile", str(override))
+    assert job_counts(out)["train"] == 4  # 2 points x 2 seeds
+    assert (tmp_path / "results/runs/task1/mnist/small-lr0.01/seed1/metrics.json").exists()
+    assert (tmp_path / figure).stat().st_size > 1000
+
+    variants[-1]["sweep"]["lr"].append(0.3)
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    out = snakemake(tmp_path, figure, "--configfile", str(override), "-n")
+    assert job_counts(out)["train"] == 2  # only the new point, both seeds
+    assert "small-lr0.3" in out and "small-lr0.01/" not in out
+
+
+def test_slurm_profile_keeps_its_scale_under_command_line_config(tmp_path):
+    """`--config data_mirror=DIR` must not replace the profile's scale=full."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    full = config["scales"]["full"]
+    expected = len(full["seeds"]) * sum(len(d["variants"]) for s in config["studies"].values()
+                                        for d in s["datasets"].values())
+    cmd = [*SNAKEMAKE, "-d", str(tmp_path), "--workflow-profile",
+           str(REPO / "workflow/profiles/slurm"), "-n", "report"]
+    for extra in (["--config", f"data_mirror={tmp_path}"], []):
+        proc = subprocess.run(cmd + extra, capture_output=True, text=True, timeout=300)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert job_counts(out)["train"] == expected
+        assert "rule evaluate" not in out  # no CPU-only job is submitted to the cluster
 
 
 def test_changed_parameter_reruns_only_that_run(built, tmp_path):
@@ -106,7 +176,7 @@ def test_changed_parameter_reruns_only_that_run(built, tmp_path):
 
     out = snakemake(built, "report", "--configfile", str(override))
     counts = job_counts(out)
-    assert counts["train"] == 2 and counts["evaluate"] == 2  # the two seeds of mnist/cnn
+    assert counts["train"] == 2  # the two seeds of mnist/cnn
     assert "prepare_synthetic_data" not in counts
     assert untouched.stat().st_mtime_ns == before
     spec = json.loads((built / "results/runs/task1/mnist/cnn/seed1/metrics.json").read_text())
@@ -132,8 +202,7 @@ def test_diverged_run_is_reported_and_the_rest_completes(built, tmp_path):
 
 def test_a_figure_needs_only_its_own_runs(tmp_path):
     out = snakemake(tmp_path, "results/figures/task1_mnist_cnn_confusion.png", "-n")
-    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "evaluate": 2,
-                               "confusion": 1}
+    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "confusion": 1}
 
 
 def test_rejected_config_deletes_nothing(built, tmp_path):

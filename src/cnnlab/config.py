@@ -8,6 +8,8 @@ changed spec reruns exactly the runs it touches.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import re
 
 from cnnlab.datasets import DATASETS
@@ -28,6 +30,66 @@ def scale_settings(config: dict) -> dict:
     if scale not in config["scales"]:
         raise ConfigError(f"scale: {scale!r} is not defined; allowed: {sorted(config['scales'])}")
     return config["scales"][scale]
+
+
+def expand_sweeps(config: dict) -> dict:
+    """A copy of ``config`` in which every variant with a ``sweep`` grid is replaced by one
+    variant per grid point. A point is an ordinary variant: its name and label say the
+    values (``resnet-lr0.2``, "Residual CNN, lr=0.2"), its values go to ``training`` or
+    ``args`` by key, and ``sweep`` keeps them for the report's sweep figure. Each point's
+    spec is independent of the others, so adding a value to a grid trains only that point."""
+    out = copy.deepcopy(config)
+    for study, sdef in out["studies"].items():
+        for ds, ddef in sdef["datasets"].items():
+            variants = []
+            for i, var in enumerate(ddef["variants"]):
+                if "sweep" not in var:
+                    variants.append(var)
+                    continue
+                where = f"studies.{study}.datasets.{ds}.variants[{i}] ({var['name']}).sweep"
+                variants += _sweep_points(var, set(config["training"]), where)
+            ddef["variants"] = variants
+    return out
+
+
+def _sweep_points(var: dict, training_keys: set[str], where: str) -> list[dict]:
+    grid = var["sweep"]
+    for key in grid:
+        if key == "epochs":
+            raise ConfigError(f"{where}.{key}: epochs come from the scale; sweep another key")
+        if key not in training_keys:
+            try:
+                check_model_args(var["model"], {key: None})
+            except ValueError as e:
+                raise ConfigError(f"{where}.{key}: neither a training setting nor a model "
+                                  f"argument ({e})") from None
+    keys = sorted(grid)  # sorted: reordering the grid in config.yaml renames nothing
+    points = []
+    for values in itertools.product(*(grid[k] for k in keys)):
+        point = copy.deepcopy({k: v for k, v in var.items() if k != "sweep"})
+        setting = dict(zip(keys, values))
+        for key, value in setting.items():
+            part = "training" if key in training_keys else "args"
+            point[part] = {**point.get(part, {}), key: value}
+        point["name"] = "-".join([var["name"], *(f"{k}{_value_text(v)}"
+                                                 for k, v in setting.items())])
+        point["label"] = ", ".join([var.get("label", var["name"]),
+                                    *(f"{k}={v}" for k, v in setting.items())])
+        point["sweep"] = {"base": var["name"], "base_label": var.get("label", var["name"]),
+                          "values": setting}
+        points.append(point)
+    return points
+
+
+def _value_text(value) -> str:
+    """A value as it reads in a name: 0.2 -> 0.2, [16, 32] -> 16x32, True -> true."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return "x".join(_value_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", str(value))
 
 
 def check_config(config: dict) -> None:
@@ -94,6 +156,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "seed": seed,
                         "model": var["model"],
                         "model_args": {**var.get("args", {}), **here.get("args", {})},
+                        **({"sweep": var["sweep"]} if "sweep" in var else {}),
                         "training": training,
                         "data": {
                             "synthetic": scale["synthetic"],
@@ -139,7 +202,10 @@ def figure_names(config: dict) -> dict[str, dict]:
         figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
         figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
         for ds, ddef in sdef["datasets"].items():
-            for kind in ("gradient_flow", "stability", *sdef.get("probes", [])):
+            kinds = ["gradient_flow", "stability", *sdef.get("probes", [])]
+            if any("sweep" in var for var in ddef["variants"]):
+                kinds.append("sweep")
+            for kind in kinds:
                 figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
             for var in ddef["variants"]:
                 figs[f"{study}_{ds}_{var['name']}_confusion"] = {

@@ -3,6 +3,7 @@ config, so editing a plot redraws figures without retraining."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -80,6 +81,41 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def sweep(summary: pd.DataFrame, path, title: str = "") -> None:
+    """Test accuracy against each swept value: one panel per (base variant, swept key),
+    a line per combination of the other keys' values, mean and 95% interval over seeds.
+    A numeric key spanning more than 10x gets a log axis (learning rates, widths)."""
+    points = summary[summary["sweep_values"].fillna("") != ""]
+    panels = []
+    for base, runs in points.groupby("sweep_base", sort=False):
+        values = pd.DataFrame([json.loads(v) for v in runs["sweep_values"]], index=runs.index)
+        for key in values.columns:
+            others = [k for k in values.columns if k != key]
+            panels.append((base, key, runs.assign(
+                x=values[key].map(_axis_value),
+                rest=values[others].apply(lambda r: ", ".join(f"{k}={r[k]}" for k in others),
+                                          axis=1) if others else "")))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False,
+                             layout="constrained")
+    for ax, (base, key, runs) in zip(axes[0], panels):
+        numeric = pd.api.types.is_numeric_dtype(runs["x"])
+        sns.lineplot(data=runs, x="x", y="test_acc", hue="rest" if runs["rest"].any() else None,
+                     marker="o", errorbar=("ci", 95), ax=ax)
+        if numeric and runs["x"].min() > 0 and runs["x"].max() / runs["x"].min() > 10:
+            ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel("test accuracy")
+        ax.set_title(base)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+
+
+def _axis_value(value):
+    """A swept value as a plot position: numbers as they are, anything else as text."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def gradient_flow(grad_norms: pd.DataFrame, path, title: str = "") -> None:

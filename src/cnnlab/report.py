@@ -58,6 +58,8 @@ CAPTIONS = {
                    "maps they produce for one test image.",
     "feature_maps": "Feature maps at increasing depth (seed 0): mean absolute activation "
                     "after each stage for the same test image.",
+    "sweep": "Sweeps: test accuracy against each swept value, one panel per base variant "
+             "and swept setting; mean and 95% confidence interval over seeds.",
 }
 
 

@@ -17,6 +17,10 @@ def summary_row(metrics: dict) -> dict:
     spec = metrics["spec"]
     row = {k: spec[k] for k in RUN_KEYS}
     row["args"] = json.dumps(spec["model_args"], sort_keys=True)
+    # A sweep point: its base variant and the swept values (empty for other variants).
+    sweep = spec.get("sweep")
+    row["sweep_base"] = sweep["base_label"] if sweep else ""
+    row["sweep_values"] = json.dumps(sweep["values"], sort_keys=True) if sweep else ""
     # Theoretical receptive field after each conv/pool layer (empty for an MLP).
     row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",

@@ -13,11 +13,13 @@ from cnnlab.datasets import DATASETS
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
-    cnnlab_config.check_config(config)
+    # Sweep grids become ordinary variants, one per grid point; everything below sees those.
+    STUDY_CONFIG = cnnlab_config.expand_sweeps(config)
+    cnnlab_config.check_config(STUDY_CONFIG)
 except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
 
-RUNS = cnnlab_config.expand_runs(config)
+RUNS = cnnlab_config.expand_runs(STUDY_CONFIG)
 LIB = Path(workflow.basedir) / "src" / "cnnlab"
 # Every model is built (shapes only) before any job starts; a bad argument value is
 # reported here, for all variants at once. Cached, so a rerun with no new model is instant.
@@ -26,7 +28,7 @@ try:
 except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
-FIGURES = cnnlab_config.figure_names(config)
+FIGURES = cnnlab_config.figure_names(STUDY_CONFIG)
 SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
 SEEDS = cnnlab_config.scale_settings(config)["seeds"]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")

@@ -37,19 +37,24 @@ rule run_figure:
 
 
 rule comparison:
+    """Figures drawn from the runs' final metrics: the comparison of a study's variants
+    (accuracy vs parameters and time, latency) and a dataset's sweeps (accuracy vs each
+    swept value); the plot function has the figure kind's name."""
     input:
-        metrics=lambda w: figure_runs(w, "comparison", "metrics.json"),
+        metrics=lambda w: figure_runs(w, w.kind, "metrics.json"),
         code=lib("plots", "results"),
     output:
         report(
-            "results/figures/{name}_comparison.png",
+            "results/figures/{name}_{kind}.png",
             caption="../report/comparison.rst",
             category="{name}",
         ),
+    wildcard_constraints:
+        kind="comparison|sweep",
     log:
-        "results/logs/figures/{name}_comparison.log",
+        "results/logs/figures/{name}_{kind}.log",
     script:
-        "../../scripts/plot_comparison.py"
+        "../../scripts/plot_metrics.py"
 
 
 rule confusion:

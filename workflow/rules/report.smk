@@ -19,7 +19,7 @@ rule report:
         standalone="results/report/report-standalone.html",
         figures=[f"results/report/figures/{name}.png" for name in FIGURES],
     params:
-        studies=config["studies"],
+        studies=STUDY_CONFIG["studies"],
         figures=FIGURES,
         scale=config["scale"],
         templates=str(TEMPLATES),

@@ -1,0 +1,10 @@
+"""Rule comparison: adapter to the cnnlab.plots function named by the figure kind
+(comparison, sweep), drawn from the runs' metrics.json."""
+from cnnlab import plots
+from cnnlab.logs import log_to
+from cnnlab.results import build_summary
+
+with log_to(snakemake.log[0]):
+    draw = getattr(plots, snakemake.wildcards.kind)
+    draw(build_summary(snakemake.input.metrics), snakemake.output[0],
+         title=snakemake.wildcards.name)
