@@ -1,6 +1,9 @@
 # cnnlab: `snakemake --cores 4 report` trains every run the config declares, evaluates,
 # aggregates, draws the figures and renders the report. This file only wires rules
 # together; the logic lives in the cnnlab package (src/cnnlab) and workflow/rules/common.smk.
+# `snakemake --lint` asks for a conda environment or container per rule; there is none on
+# purpose: every rule runs the one cnnlab package (`pip install -e .`, PyTorch pinned in
+# pyproject.toml), and a per-rule environment would install PyTorch once per rule.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -13,6 +16,7 @@ include: "workflow/rules/common.smk"
 
 
 rule all:
+    """The report and everything it needs (the default target)."""
     input:
         "results/report/report.md",
         "results/report/report.html",

@@ -1,4 +1,4 @@
-"""Rule probe_figure: look inside each variant's seed-0 model (cnnlab.probes) and draw
+"""Rule probe_figure: look inside each variant's probe-seed model (cnnlab.probes) and draw
 the figure named by the kind (cnnlab.plots)."""
 import torch
 
@@ -6,17 +6,17 @@ from cnnlab import plots, probes
 from cnnlab.architecture import receptive_fields
 from cnnlab.datasets import load_prepared
 from cnnlab.logs import log_to
-from cnnlab.checkpoint import load_checkpoint
+from cnnlab.checkpoint import load_checkpoint, normalize
 
 IMAGES = 8  # the first test images: fixed, the same for every model
 
 with log_to(snakemake.log[0]):
     data = load_prepared(snakemake.input.data)
-    raw = torch.from_numpy(data.test_images[:IMAGES]).float() / 255
+    images = torch.from_numpy(data.test_images[:IMAGES])
     kind, rows = snakemake.wildcards.kind, []
     for path, spec in zip(snakemake.input.models, snakemake.params.specs):
         model, ckpt = load_checkpoint(path)
-        x = (raw - ckpt["mean"].view(1, -1, 1, 1)) / ckpt["std"].view(1, -1, 1, 1)
+        x = normalize(images, ckpt)
         if kind == "receptive_field":
             rf = receptive_fields(model)[-1].receptive_field
             rows.append((spec["label"], probes.effective_receptive_field(model, x).numpy(), rf))
@@ -32,4 +32,4 @@ with log_to(snakemake.log[0]):
     elif kind == "first_layer":
         plots.first_layer_grid(rows, snakemake.output[0], title=name)
     else:
-        plots.feature_map_grid(rows, raw[0].numpy(), snakemake.output[0], title=name)
+        plots.feature_map_grid(rows, images[0].float().numpy() / 255, snakemake.output[0], title=name)

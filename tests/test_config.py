@@ -191,3 +191,14 @@ def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path):
     assert costs[wide] > costs[mlp] and ranks[wide] > ranks[mlp]
     # The widest ResNet is the costliest: its two seeds start first.
     assert costs[wide] == max(costs.values()) and ranks[wide] >= len(ranks) - 2
+
+
+def test_schema_probe_list_is_the_registry_s():
+    """The schema cannot import Python; it must list exactly the probe kinds there are."""
+    import yaml
+
+    from cnnlab.figure_kinds import PROBES
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    probes = schema["properties"]["studies"]["additionalProperties"]["properties"]["probes"]
+    assert probes["items"]["enum"] == PROBES

@@ -65,7 +65,12 @@ def test_winner_follows_the_numbers_and_the_spread():
 def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     summary = summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]}, labels={"x": "<b>x</b>"})
     studies = {"s": {"title": "Study <i>S</i>", "datasets": {"mnist": {}}}}
-    context = build_context(summary, studies, {}, "smoke", [DATA])
+    figure_set = {"s_learning_curves": {"kind": "learning_curves", "study": "s"},
+                  "s_comparison": {"kind": "comparison", "study": "s"},
+                  "s_mnist_gradient_flow": {"kind": "gradient_flow", "study": "s",
+                                            "dataset": "mnist"},
+                  "s_mnist_stability": {"kind": "stability", "study": "s", "dataset": "mnist"}}
+    context = build_context(summary, studies, figure_set, "smoke", [DATA])
     for name in ("s_learning_curves", "s_comparison", "s_mnist_gradient_flow", "s_mnist_stability"):
         (tmp_path / f"{name}.png").write_bytes(b"png")
     figures = [tmp_path / f"{n}.png" for n in ("s_learning_curves", "s_comparison",

@@ -13,6 +13,7 @@ import itertools
 import re
 
 from cnnlab.datasets import DATASETS
+from cnnlab.figure_kinds import KINDS
 from cnnlab.model_arguments import check_model_args
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
@@ -196,18 +197,26 @@ def prepared_path(dataset: str, synthetic: bool, suffix: str = ".npz") -> str:
 # --------------------------------------------------------------------------- figures
 
 def figure_names(config: dict) -> dict[str, dict]:
-    """Every figure the report shows, by stable file stem, with what it is drawn from."""
+    """Every figure the report shows, by stable file stem, with what it is drawn from:
+    ``<study>_<kind>``, ``<study>_<dataset>_<kind>`` or ``<study>_<dataset>_<variant>_<kind>``
+    by the kind's scope (``figure_kinds.KINDS``). Probes only where the study asks for them,
+    sweeps only where a dataset has sweep points."""
     figs = {}
     for study, sdef in config["studies"].items():
-        figs[f"{study}_learning_curves"] = {"kind": "learning_curves", "study": study}
-        figs[f"{study}_comparison"] = {"kind": "comparison", "study": study}
+        for kind, how in KINDS.items():
+            if how.scope == "study":
+                figs[f"{study}_{kind}"] = {"kind": kind, "study": study}
         for ds, ddef in sdef["datasets"].items():
-            kinds = ["gradient_flow", "stability", *sdef.get("probes", [])]
-            if any("sweep" in var for var in ddef["variants"]):
-                kinds.append("sweep")
-            for kind in kinds:
+            has_sweep = any("sweep" in var for var in ddef["variants"])
+            for kind, how in KINDS.items():
+                if how.scope != "dataset" or (how.probe and kind not in sdef.get("probes", [])) \
+                        or (kind == "sweep" and not has_sweep):
+                    continue
                 figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
             for var in ddef["variants"]:
-                figs[f"{study}_{ds}_{var['name']}_confusion"] = {
-                    "kind": "confusion", "study": study, "dataset": ds, "variant": var["name"]}
+                for kind, how in KINDS.items():
+                    if how.scope == "variant":
+                        figs[f"{study}_{ds}_{var['name']}_{kind}"] = {
+                            "kind": kind, "study": study, "dataset": ds,
+                            "variant": var["name"]}
     return figs

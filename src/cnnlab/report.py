@@ -14,6 +14,7 @@ import jinja2
 import pandas as pd
 
 from cnnlab import findings
+from cnnlab.figure_kinds import KINDS
 from cnnlab.provenance import git_commit, library_versions
 from cnnlab.results import over_seeds
 
@@ -45,24 +46,6 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
-# Captions of the figures drawn per study and dataset, by kind.
-CAPTIONS = {
-    "gradient_flow": "Gradient flow: median per-layer gradient norm by relative depth "
-                     "(left), first and last layer over training (right).",
-    "stability": "Training stability: batch loss and total gradient norm at every logged "
-                 "step; bands are the spread over seeds.",
-    "receptive_field": "Effective receptive field of each model (seed 0): input-gradient "
-                       "magnitude of the central unit of the last feature map, averaged "
-                       "over 8 test images; dashed: the theoretical receptive field.",
-    "first_layer": "First convolution layer (seed 0): learned filters, then the feature "
-                   "maps they produce for one test image.",
-    "feature_maps": "Feature maps at increasing depth (seed 0): mean absolute activation "
-                    "after each stage for the same test image.",
-    "sweep": "Sweeps: test accuracy against each swept value, one panel per base variant "
-             "and swept setting; mean and 95% confidence interval over seeds.",
-}
-
-
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
                   scale: str, data: list[dict]) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
@@ -92,10 +75,10 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     if fig["kind"] == "confusion" and fig["study"] == study
                     and fig["dataset"] == ds],
                 "figures": [
-                    {"file": f"figures/{name}.png", "caption": CAPTIONS[fig["kind"]]}
+                    {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
                     for name, fig in figures.items()
                     if fig["study"] == study and fig.get("dataset") == ds
-                    and fig["kind"] in CAPTIONS],
+                    and KINDS[fig["kind"]].scope == "dataset"],
                 "receptive_fields": [
                     {"label": r["label"], "layers": r["receptive_fields"]}
                     for _, r in table.iterrows() if r["receptive_fields"]]
@@ -105,12 +88,9 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             "name": study, "title": sdef.get("title", study),
             "description": sdef.get("description", ""), "datasets": datasets,
             "figures": [
-                {"file": f"figures/{study}_learning_curves.png",
-                 "caption": "Learning curves: train (solid) and test (dashed) loss and "
-                            "accuracy per epoch; bands show the spread over seeds."},
-                {"file": f"figures/{study}_comparison.png",
-                 "caption": "Test accuracy against parameter count and training time, and "
-                            "single-image inference latency."},
+                {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
+                for name, fig in figures.items()
+                if fig["study"] == study and KINDS[fig["kind"]].scope == "study"
             ],
         })
     commit, dirty = git_commit()

@@ -4,11 +4,12 @@ localrules:
 
 
 rule summary:
+    """Gather every run's metrics.json into results/summary.csv."""
     input:
         metrics=[f"{run}/metrics.json" for run in RUNS],
         code=lib("results"),
     output:
-        "results/summary.csv",
+        report("results/summary.csv", caption="../report/summary.rst", category="summary"),
     log:
         "results/logs/summary.log",
     script:

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from cnnlab import config as cnnlab_config
 from cnnlab import model_check
 from cnnlab.datasets import DATASETS
+from cnnlab.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -30,7 +31,8 @@ except ValueError as e:
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
 FIGURES = cnnlab_config.figure_names(STUDY_CONFIG)
 SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
-SEEDS = cnnlab_config.scale_settings(config)["seeds"]
+# Probe figures look inside one model per variant: the first seed's.
+PROBE_SEED = cnnlab_config.scale_settings(config)["seeds"][0]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
 # Where the real datasets come from (synthetic data has its own rule).
@@ -95,13 +97,47 @@ def figure(w, kind):
     return fig
 
 
-def figure_runs(w, kind, filename):
+def figure_run_dirs(w, kind, probe_seed_only=False):
+    """The run folders a figure is drawn from: its study's, dataset's or variant's runs
+    (for probes, only those of the probe seed), in config order."""
     fig = figure(w, kind)
-    return [f"{run}/{filename}" for run, spec in RUNS.items()
+    return [run for run, spec in RUNS.items()
             if spec["study"] == fig["study"]
             and fig.get("dataset", spec["dataset"]) == spec["dataset"]
-            and fig.get("variant", spec["variant"]) == spec["variant"]]
+            and fig.get("variant", spec["variant"]) == spec["variant"]
+            and (not probe_seed_only or spec["seed"] == PROBE_SEED)]
 
 
-def figure_specs(w, kind):
-    return [RUNS[f.rsplit("/", 1)[0]] for f in figure_runs(w, kind, "")]
+def figure_runs(w, kind, filename, probe_seed_only=False):
+    return [os.path.join(run, filename) for run in figure_run_dirs(w, kind, probe_seed_only)]
+
+
+def figure_specs(w, kind, probe_seed_only=False):
+    return [RUNS[run] for run in figure_run_dirs(w, kind, probe_seed_only)]
+
+
+def kind_pattern(kinds):
+    return "|".join(kinds)
+
+
+def figure_report(path, kind=None):
+    """A figure output flagged for Snakemake's own --report: filed under its study
+    (category) and figure kind (subcategory), labelled by dataset and variant; its caption
+    is the kind's caption from figure_kinds (the rule's `caption` param)."""
+
+    def fig(w):
+        return FIGURES[f"{w.name}_{kind or w.kind}"]
+
+    return report(
+        path,
+        caption="../report/figure.rst",
+        category=lambda w: fig(w)["study"],
+        subcategory=lambda w: fig(w)["kind"].replace("_", " "),
+        labels=lambda w: {"figure": fig(w)["kind"].replace("_", " "),
+                          "dataset": fig(w).get("dataset", "all"),
+                          "variant": fig(w).get("variant", "all")},
+    )
+
+
+def figure_caption(w):
+    return FIGURE_KINDS[getattr(w, "kind", "confusion")].caption

@@ -6,6 +6,7 @@ localrules:
 
 
 rule prepare_data:
+    """Prepare a real dataset once (download or offline mirror, checked) into a .npz."""
     input:
         code=lib("datasets"),
     output:
@@ -22,6 +23,7 @@ rule prepare_data:
 
 
 rule prepare_synthetic_data:
+    """Learnable synthetic images in a real dataset's shapes (smoke scale, tests)."""
     input:
         code=lib("datasets"),
     output:

@@ -1,35 +1,27 @@
-# One rule per kind of figure; each figure has a stable name from config keys and needs
+# One rule per source of figures; each figure has a stable name from config keys and needs
 # only its own runs, so `snakemake --cores 1 results/figures/<name>.png` rebuilds just it.
+# What each kind is drawn from, its scope and its caption: cnnlab/figure_kinds.py.
 localrules:
     run_figure,
     comparison,
     confusion,
     probe_figure,
 
-RUN_TABLES = {
-    "learning_curves": "history.csv",
-    "gradient_flow": "grad_norms.csv",
-    "stability": "steps.csv",
-}
-
 
 rule run_figure:
-    # Figures drawn from per-run tables: learning curves (history.csv), gradient flow
-    # (grad_norms.csv) and training stability (steps.csv); the plot function has the
-    # figure kind's name.
+    """Figures drawn from per-run tables (learning curves: history.csv, gradient flow:
+    grad_norms.csv, stability: steps.csv); the plot function has the kind's name."""
     input:
-        tables=lambda w: figure_runs(w, w.kind, RUN_TABLES[w.kind]),
+        tables=lambda w: figure_runs(w, w.kind, FIGURE_KINDS[w.kind].drawn_from),
         code=lib("plots", "results"),
     output:
-        report(
-            "results/figures/{name}_{kind}.png",
-            caption="../report/run_figure.rst",
-            category="{kind}",
-        ),
+        figure_report("results/figures/{name}_{kind}.png"),
     params:
         specs=lambda w: figure_specs(w, w.kind),
+        caption=figure_caption,
     wildcard_constraints:
-        kind="|".join(RUN_TABLES),
+        kind=kind_pattern(kinds_from("history.csv") + kinds_from("grad_norms.csv")
+                          + kinds_from("steps.csv")),
     log:
         "results/logs/figures/{name}_{kind}.log",
     script:
@@ -39,18 +31,16 @@ rule run_figure:
 rule comparison:
     """Figures drawn from the runs' final metrics: the comparison of a study's variants
     (accuracy vs parameters and time, latency) and a dataset's sweeps (accuracy vs each
-    swept value); the plot function has the figure kind's name."""
+    swept value); the plot function has the kind's name."""
     input:
         metrics=lambda w: figure_runs(w, w.kind, "metrics.json"),
         code=lib("plots", "results"),
     output:
-        report(
-            "results/figures/{name}_{kind}.png",
-            caption="../report/comparison.rst",
-            category="{name}",
-        ),
+        figure_report("results/figures/{name}_{kind}.png"),
+    params:
+        caption=figure_caption,
     wildcard_constraints:
-        kind="comparison|sweep",
+        kind=kind_pattern(kinds_from("metrics.json")),
     log:
         "results/logs/figures/{name}_{kind}.log",
     script:
@@ -58,42 +48,35 @@ rule comparison:
 
 
 rule confusion:
+    """A variant's confusion matrix, summed over seeds."""
     input:
         confusion=lambda w: figure_runs(w, "confusion", "confusion.csv"),
         code=lib("plots"),
     output:
-        report(
-            "results/figures/{name}_confusion.png",
-            caption="../report/confusion.rst",
-            category="confusion matrices",
-        ),
+        figure_report("results/figures/{name}_confusion.png", kind="confusion"),
     params:
         title=lambda w: "{study} / {dataset} / {variant}".format(**figure(w, "confusion")),
+        caption=figure_caption,
     log:
         "results/logs/figures/{name}_confusion.log",
     script:
         "../../scripts/plot_confusion.py"
 
 
-
 rule probe_figure:
-    # Figures that look inside the trained models (seed 0 of each variant): effective
-    # receptive field, first-layer filters and activations, feature maps by depth.
+    """Figures that look inside the trained models (the first seed of each variant):
+    effective receptive field, first-layer filters and activations, feature maps by depth."""
     input:
-        models=lambda w: [f for f in figure_runs(w, w.kind, "model.pt")
-                          if f.endswith(f"/seed{min(SEEDS)}/model.pt")],
+        models=lambda w: figure_runs(w, w.kind, "model.pt", probe_seed_only=True),
         data=lambda w: cnnlab_config.prepared_path(figure(w, w.kind)["dataset"], SYNTHETIC),
         code=[*MODEL_CODE, *lib("probes", "plots")],
     output:
-        report(
-            "results/figures/{name}_{kind}.png",
-            caption="../report/probe_figure.rst",
-            category="{kind}",
-        ),
+        figure_report("results/figures/{name}_{kind}.png"),
     params:
-        specs=lambda w: [s for s in figure_specs(w, w.kind) if s["seed"] == min(SEEDS)],
+        specs=lambda w: figure_specs(w, w.kind, probe_seed_only=True),
+        caption=figure_caption,
     wildcard_constraints:
-        kind="receptive_field|first_layer|feature_maps",
+        kind=kind_pattern(PROBES),
     log:
         "results/logs/figures/{name}_{kind}.log",
     script:

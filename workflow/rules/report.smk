@@ -7,6 +7,7 @@ TEMPLATES = Path(workflow.basedir) / "workflow" / "templates"
 
 
 rule report:
+    """Render results/report/report.{md,html} (and a standalone HTML) from summary.csv."""
     input:
         summary="results/summary.csv",
         data=DATA_PROVENANCE,
@@ -22,7 +23,7 @@ rule report:
         studies=STUDY_CONFIG["studies"],
         figures=FIGURES,
         scale=config["scale"],
-        templates=str(TEMPLATES),
+        templates=lambda w, input: os.path.dirname(input.templates[0]),
     log:
         "results/logs/report.log",
     script:

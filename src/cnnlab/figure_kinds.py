@@ -1,0 +1,71 @@
+"""Every kind of figure the workflow draws, in one place: what it is drawn from, per what
+(a study, a dataset of a study, a variant) and its caption. Config expansion
+(``config.figure_names``), the figure rules, the report and Snakemake's own ``--report``
+captions all read this table. Adding a kind: one entry here, its drawing function in
+``plots.py`` (named like the kind), and its rule's wildcard pattern in figures.smk when
+it is drawn from a file no rule reads yet (see the README, "Adding a figure").
+
+Plain Python, no imports: the workflow reads it on every start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    scope: str       # "study", "dataset" (of a study) or "variant" (of a study's dataset)
+    drawn_from: str  # the per-run file it reads ("model.pt": the probe seed's checkpoint)
+    caption: str
+    probe: bool = False  # drawn only where a study lists it under `probes:`
+
+
+PROBE_SEED = "the first seed"  # probes look inside one model per variant: the first seed's
+
+KINDS: dict[str, FigureKind] = {
+    "learning_curves": FigureKind(
+        "study", "history.csv",
+        "Learning curves: train (solid) and test (dashed) loss and accuracy per epoch, one "
+        "colour per model variant; bands show the spread over seeds."),
+    "comparison": FigureKind(
+        "study", "metrics.json",
+        "Test accuracy against parameter count and training time (one point per run), and "
+        "single-image inference latency per variant."),
+    "gradient_flow": FigureKind(
+        "dataset", "grad_norms.csv",
+        "Gradient flow: median per-layer gradient norm by relative depth (left), first and "
+        "last layer over training (right)."),
+    "stability": FigureKind(
+        "dataset", "steps.csv",
+        "Training stability: batch loss and total gradient norm at every logged step; bands "
+        "are the spread over seeds."),
+    "sweep": FigureKind(
+        "dataset", "metrics.json",
+        "Sweeps: test accuracy against each swept value, one panel per base variant and "
+        "swept setting; mean and 95% confidence interval over seeds."),
+    "receptive_field": FigureKind(
+        "dataset", "model.pt",
+        f"Effective receptive field of each model ({PROBE_SEED}): input-gradient magnitude "
+        "of the central unit of the last feature map, averaged over 8 test images; dashed: "
+        "the theoretical receptive field.", probe=True),
+    "first_layer": FigureKind(
+        "dataset", "model.pt",
+        f"First convolution layer ({PROBE_SEED}): learned filters, then the feature maps "
+        "they produce for one test image.", probe=True),
+    "feature_maps": FigureKind(
+        "dataset", "model.pt",
+        f"Feature maps at increasing depth ({PROBE_SEED}): mean absolute activation after "
+        "each stage for the same test image.", probe=True),
+    "confusion": FigureKind(
+        "variant", "confusion.csv",
+        "Confusion matrix summed over seeds; each row shows where the images of one true "
+        "class went, in percent."),
+}
+
+PROBES = [k for k, v in KINDS.items() if v.probe]
+
+
+def kinds_from(filename: str) -> list[str]:
+    """The kinds drawn from ``filename``: one figure rule serves them all."""
+    return [k for k, v in KINDS.items() if v.drawn_from == filename]
