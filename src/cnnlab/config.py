@@ -210,7 +210,7 @@ def figure_names(config: dict) -> dict[str, dict]:
             has_sweep = any("sweep" in var for var in ddef["variants"])
             for kind, how in KINDS.items():
                 if how.scope != "dataset" or (how.probe and kind not in sdef.get("probes", [])) \
-                        or (kind == "sweep" and not has_sweep):
+                        or (how.sweeps_only and not has_sweep):
                     continue
                 figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
             for var in ddef["variants"]:

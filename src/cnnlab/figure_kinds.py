@@ -19,6 +19,7 @@ class FigureKind:
     drawn_from: str  # the per-run file it reads ("model.pt": the probe seed's checkpoint)
     caption: str
     probe: bool = False  # drawn only where a study lists it under `probes:`
+    sweeps_only: bool = False  # drawn from the sweep points' runs only (and only where some are)
 
 
 PROBE_SEED = "the first seed"  # probes look inside one model per variant: the first seed's
@@ -43,7 +44,7 @@ KINDS: dict[str, FigureKind] = {
     "sweep": FigureKind(
         "dataset", "metrics.json",
         "Sweeps: test accuracy against each swept value, one panel per base variant and "
-        "swept setting; mean and 95% confidence interval over seeds."),
+        "swept setting; mean and 95% confidence interval over seeds.", sweeps_only=True),
     "receptive_field": FigureKind(
         "dataset", "model.pt",
         f"Effective receptive field of each model ({PROBE_SEED}): input-gradient magnitude "

@@ -99,13 +99,16 @@ def figure(w, kind):
 
 def figure_run_dirs(w, kind, probe_seed_only=False):
     """The run folders a figure is drawn from: its study's, dataset's or variant's runs
-    (for probes, only those of the probe seed), in config order."""
+    (for probes, only those of the probe seed; for sweeps, only the sweep points), in
+    config order."""
     fig = figure(w, kind)
+    sweeps_only = FIGURE_KINDS[kind].sweeps_only
     return [run for run, spec in RUNS.items()
             if spec["study"] == fig["study"]
             and fig.get("dataset", spec["dataset"]) == spec["dataset"]
             and fig.get("variant", spec["variant"]) == spec["variant"]
-            and (not probe_seed_only or spec["seed"] == PROBE_SEED)]
+            and (not probe_seed_only or spec["seed"] == PROBE_SEED)
+            and (not sweeps_only or "sweep" in spec)]
 
 
 def figure_runs(w, kind, filename, probe_seed_only=False):
