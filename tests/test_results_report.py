@@ -42,6 +42,10 @@ def test_over_seeds_mean_std_n_in_config_order():
     assert b["test_acc_mean"] == pytest.approx(0.85)
     assert b["test_acc_std"] == pytest.approx(0.0707107, rel=1e-5)  # ddof=1
     assert b["n"] == 2 and math.isnan(stats.iloc[1]["test_acc_std"])
+    # 95% interval with n = 2: t(0.975, 1) = 12.706 times the standard error.
+    assert b["test_acc_ci"] == pytest.approx(12.7062 * 0.0707107 / math.sqrt(2), rel=1e-4)
+    assert b["test_acc_values"] == [0.9, 0.8]
+    assert math.isnan(stats.iloc[1]["test_acc_ci"])
 
 
 def test_over_seeds_leaves_diverged_runs_out():
@@ -52,14 +56,32 @@ def test_over_seeds_leaves_diverged_runs_out():
     assert stats.iloc[0]["n"] == 1 and stats.iloc[0]["diverged"] == 1
 
 
-def test_winner_follows_the_numbers_and_the_spread():
-    clear = findings.winner(over_seeds(summary_frame({"a": [0.90, 0.91], "b": [0.80, 0.81]})))
+def test_winner_follows_the_numbers_and_welch_s_test():
+    clear = findings.winner(over_seeds(summary_frame({"a": [0.90, 0.91, 0.92],
+                                                       "b": [0.80, 0.81, 0.82]})))
     assert clear.startswith("a has the best") and "10.00 points ahead of b" in clear
-    assert "exceeds the seed-to-seed spread" in clear
+    assert "n = 3 and 3 seeds: resolved" in clear
     flipped = findings.winner(over_seeds(summary_frame({"a": [0.70, 0.71], "b": [0.80, 0.81]})))
     assert flipped.startswith("b has the best")
     close = findings.winner(over_seeds(summary_frame({"a": [0.80, 0.90], "b": [0.84, 0.85]})))
-    assert "within the seed-to-seed spread" in close
+    assert close.endswith("n = 2 and 2 seeds: not resolved.")
+    single = findings.winner(over_seeds(summary_frame({"a": [0.9], "b": [0.8]})))
+    assert "too few for a test, so not resolved" in single
+
+
+def test_welch_test_and_intervals_match_the_textbook():
+    from cnnlab.significance import ci_half_width, welch
+
+    # Welch: a = 1,2,3 vs b = 4,5,6: difference -3, standard error sqrt(1/3 + 1/3),
+    # t = -3.674 with 4 degrees of freedom, two-sided p = 0.0213; t(0.975, 4) = 2.7764.
+    c = welch([1, 2, 3], [4, 5, 6])
+    assert c.diff == pytest.approx(-3) and c.p == pytest.approx(0.02131, rel=1e-3)
+    half = 2.7764 * math.sqrt(2 / 3)
+    assert (c.low, c.high) == (pytest.approx(-3 - half, rel=1e-4), pytest.approx(-3 + half, rel=1e-4))
+    assert c.resolved and (c.n_a, c.n_b) == (3, 3)
+    assert not welch([1, 2, 3], [1.5, 2.5, 3.5]).resolved
+    assert math.isnan(welch([1], [2, 3]).p) and not welch([1], [2, 3]).resolved
+    assert ci_half_width([1, 2, 3]) == pytest.approx(2.4841, rel=1e-4)  # 4.3027 * 1 / sqrt(3)
 
 
 def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
@@ -83,7 +105,7 @@ def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
     assert "Study &lt;i&gt;S&lt;/i&gt;" in html
     assert "&lt;b&gt;x&lt;/b&gt;" in md and "<b>x</b>" not in md
-    assert "85.00 ± 7.07" in md and "55.00 ± 7.07" in html
+    assert "85.00 ± 63.53" in md and "55.00 ± 63.53" in html  # 95% CI half-widths, n = 2
     assert (out / "figures" / "s_comparison.png").read_bytes() == b"png"
     assert 'src="figures/s_comparison.png"' in html
     assert "cdcdcdcd" in md and "t10k-labels-idx1-ubyte.gz" in html  # data checksums
@@ -104,8 +126,10 @@ def test_templates_refuse_missing_values(tmp_path):
 
 def test_conclusions_follow_the_winner():
     stats = over_seeds(summary_frame({"a": [0.9, 0.92], "b": [0.5, 0.52]}))
-    assert findings.conclusions(stats, {"s": "Study S"}) == [
-        "Study S, mnist: a is best with 91.00% test accuracy, 40.00 points above b (51.00%)."]
+    [line] = findings.conclusions(stats, {"s": "Study S"})
+    assert line.startswith("Study S, mnist: a is best with 91.00% test accuracy, 40.00 points "
+                           "above b (51.00%); the lead over the runner-up b: Welch's t-test p = ")
+    assert line.endswith("n = 2 and 2 seeds: resolved.")
     flipped = over_seeds(summary_frame({"a": [0.4, 0.42], "b": [0.5, 0.52]}))
     assert findings.conclusions(flipped, {})[0].startswith("s, mnist: b is best")
 

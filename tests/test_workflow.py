@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from conftest import REPO
 
@@ -68,7 +69,9 @@ def test_report_tables_hold_the_runs_numbers(built):
                               .read_text()) for v, s in zip(runs["variant"], runs["seed"])]
         accs = pd.Series([m["test_acc"] for m in metrics])
         cells = report_rows(md, config["studies"][study]["title"], dataset)[label]
-        assert cells[3] == f"{100 * accs.mean():.2f} ± {100 * accs.std():.2f}"
+        # Mean ± half-width of the 95% interval (Student's t, n - 1 degrees of freedom).
+        half = stats.t.ppf(0.975, len(accs) - 1) * accs.std() / len(accs) ** 0.5
+        assert cells[3] == f"{100 * accs.mean():.2f} ± {100 * half:.2f}"
         assert cells[2] == f"{metrics[0]['parameters']:,}"
         assert cells[-1] == str(len(metrics))
     html = (built / "results/report/report.html").read_text()

@@ -9,6 +9,8 @@ import math
 
 import pandas as pd
 
+from cnnlab.significance import welch
+
 
 def pct(x: float) -> str:
     return f"{100 * x:.2f}%"
@@ -20,9 +22,15 @@ def _spread(row) -> float:
     return 0.0 if s is None or (isinstance(s, float) and math.isnan(s)) else float(s)
 
 
+def compare(a, b) -> str:
+    """``a`` against ``b`` (rows of the per-variant table): Welch's test of their test
+    accuracies over seeds, as a clause."""
+    return welch(a["test_acc_values"], b["test_acc_values"]).describe()
+
+
 def winner(table: pd.DataFrame) -> str | None:
-    """Which variant reached the best mean test accuracy, by how much, and whether that
-    margin is larger than the runs' own seed-to-seed spread."""
+    """Which variant reached the best mean test accuracy, by how much, and whether the
+    lead over the runner-up is resolved by Welch's t-test over the seeds."""
     ok = table[table["n"] > 0].sort_values("test_acc_mean", ascending=False)
     if ok.empty:
         return None
@@ -31,18 +39,9 @@ def winner(table: pd.DataFrame) -> str | None:
         return f"{best['label']} reached {pct(best['test_acc_mean'])} test accuracy."
     second = ok.iloc[1]
     margin = best["test_acc_mean"] - second["test_acc_mean"]
-    text = (f"{best['label']} has the best test accuracy, {pct(best['test_acc_mean'])}, "
+    return (f"{best['label']} has the best test accuracy, {pct(best['test_acc_mean'])}, "
             f"{100 * margin:.2f} points ahead of {second['label']} "
-            f"({pct(second['test_acc_mean'])})")
-    if min(best["n"], second["n"]) < 2:
-        return text + "; with a single seed the seed-to-seed spread is unknown."
-    spread = _spread(best) + _spread(second)
-    if margin > spread:
-        return text + (f"; the margin exceeds the seed-to-seed spread "
-                       f"(sum of standard deviations {100 * spread:.2f} points).")
-    return text + (f"; the margin is within the seed-to-seed spread "
-                   f"(sum of standard deviations {100 * spread:.2f} points), so the "
-                   f"difference is not resolved by these runs.")
+            f"({pct(second['test_acc_mean'])}); {compare(best, second)}.")
 
 
 def most_overfit(table: pd.DataFrame) -> str | None:
@@ -123,7 +122,7 @@ def depth_effect(table: pd.DataFrame) -> list[str]:
     lines = [f"The deepest plain network ({deep['label']}, {int(deep['depth'])} conv layers) "
              f"{'trained worse than' if diff < 0 else 'did not train worse than'} the "
              f"shallowest ({shallow['label']}, {int(shallow['depth'])}): "
-             f"{diff:+.2f} points of test accuracy."]
+             f"{diff:+.2f} points of test accuracy; {compare(deep, shallow)}."]
     twin = ok[ok["residual"] & (ok["depth"] == deep["depth"])]
     if not twin.empty:
         res = twin.iloc[0]
@@ -131,8 +130,9 @@ def depth_effect(table: pd.DataFrame) -> list[str]:
         lines.append(f"At {int(deep['depth'])} layers, residual connections changed test "
                      f"accuracy by {gain:+.2f} points ({res['label']}: "
                      f"{pct(res['test_acc_mean'])})"
-                     + (", closing the gap to the shallow network." if diff < 0 and
-                        res["test_acc_mean"] >= shallow["test_acc_mean"] else "."))
+                     + (", closing the gap to the shallow network" if diff < 0 and
+                        res["test_acc_mean"] >= shallow["test_acc_mean"] else "")
+                     + f"; {compare(res, deep)}.")
     return lines
 
 
@@ -163,6 +163,7 @@ def conclusions(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
                 f"{pct(best['test_acc_mean'])} test accuracy")
         if len(ok) > 1:
             text += (f", {100 * (best['test_acc_mean'] - worst['test_acc_mean']):.2f} points "
-                     f"above {worst['label']} ({pct(worst['test_acc_mean'])})")
+                     f"above {worst['label']} ({pct(worst['test_acc_mean'])}); the lead over "
+                     f"the runner-up {ok.iloc[1]['label']}: {compare(best, ok.iloc[1])}")
         lines.append(text + ".")
     return lines

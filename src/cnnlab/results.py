@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cnnlab.significance import ci_half_width
+
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
 MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
             "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
@@ -48,7 +50,9 @@ def build_summary(metric_files: list[str | Path]) -> pd.DataFrame:
 
 def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.DataFrame:
     """Mean, standard deviation (ddof=1; NaN for one seed) and n per variant, in config
-    order. Diverged runs are counted in ``diverged`` and left out of the means."""
+    order; for test accuracy also the half-width of its 95% confidence interval
+    (``test_acc_ci``) and the per-seed values (``test_acc_values``, for tests between
+    variants). Diverged runs are counted in ``diverged`` and left out of the means."""
     keys = ["study", "dataset", "variant", "label", "model", "args", "receptive_fields"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
     summary = summary.fillna({"receptive_fields": ""})
@@ -56,10 +60,16 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     grouped = ok.groupby(keys, sort=False)[measures]
     stats = grouped.mean().add_suffix("_mean").join(grouped.std().add_suffix("_std"))
     stats["n"] = grouped.size()
+    acc = ok.groupby(keys, sort=False)["test_acc"]
+    stats["test_acc_ci"] = acc.agg(ci_half_width)
+    stats["test_acc_values"] = acc.agg(list)
     order = summary[keys].drop_duplicates()
     diverged = summary.groupby(keys, sort=False)["diverged"].sum().rename("diverged")
-    return order.merge(stats.reset_index(), on=keys, how="left").merge(
+    out = order.merge(stats.reset_index(), on=keys, how="left").merge(
         diverged.reset_index(), on=keys).fillna({"n": 0}).astype({"n": int})
+    # A variant whose every run diverged has no values (NaN after the merge): an empty list.
+    out["test_acc_values"] = out["test_acc_values"].map(lambda v: v if isinstance(v, list) else [])
+    return out
 
 
 def read_run_tables(paths: list, specs: list[dict]) -> pd.DataFrame:

@@ -1,0 +1,67 @@
+"""The statistics the report's claims rest on: 95% confidence intervals of a variant's mean
+over seeds (Student's t), and Welch's t-test for the difference of two variants (unequal
+variances, the seeds of each as independent samples). A difference is called *resolved*
+only when Welch's test rejects equality at the 5% level; the n behind each test is shown."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+LEVEL = 0.95
+ALPHA = 0.05
+
+
+def ci_half_width(values, level: float = LEVEL) -> float:
+    """Half-width of the ``level`` confidence interval of the mean (NaN for n < 2)."""
+    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``a`` minus ``b``: the difference of means, its 95% interval and Welch's p-value."""
+    diff: float
+    low: float
+    high: float
+    p: float
+    n_a: int
+    n_b: int
+
+    @property
+    def resolved(self) -> bool:
+        return self.p < ALPHA
+
+    def describe(self, scale: float = 100.0, unit: str = " points") -> str:
+        if not np.isfinite(self.p):
+            return (f"n = {self.n_a} and {self.n_b} seeds: too few for a test, so not "
+                    f"resolved")
+        verdict = "resolved" if self.resolved else "not resolved"
+        return (f"Welch's t-test p = {self.p:.3g}, 95% CI of the difference "
+                f"[{scale * self.low:+.2f}, {scale * self.high:+.2f}]{unit}, "
+                f"n = {self.n_a} and {self.n_b} seeds: {verdict}")
+
+
+def welch(a, b) -> Comparison:
+    """Welch's two-sample t-test of mean(a) - mean(b), with the Welch-Satterthwaite
+    interval; p and the interval are NaN when either side has fewer than 2 values or
+    both have no spread at all."""
+    a = np.asarray([v for v in a if np.isfinite(v)], dtype=float)
+    b = np.asarray([v for v in b if np.isfinite(v)], dtype=float)
+    diff = float(a.mean() - b.mean()) if len(a) and len(b) else float("nan")
+    nan = Comparison(diff, float("nan"), float("nan"), float("nan"), len(a), len(b))
+    if len(a) < 2 or len(b) < 2:
+        return nan
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return nan
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, df)) * se
+    return Comparison(diff, diff - half, diff + half, p, len(a), len(b))
