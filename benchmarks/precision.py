@@ -53,7 +53,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mirror", default=str(DEFAULT_MIRROR))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--images", type=int, default=2560)
+    ap.add_argument("--images", type=int, default=1280)
+    ap.add_argument("--cases", help="comma-separated study/dataset/variant (default: all)")
     args = ap.parse_args(argv)
     configure_threads(1)
     mirror = args.mirror if os.path.isdir(args.mirror) else None
@@ -61,12 +62,15 @@ def main(argv=None):
     print(f"CPU: {cpu_name()}; torch CPU capability {torch.backends.cpu.get_cpu_capability()}; "
           f"bf16 units: {cpu_bf16_units() or 'none'}; ONEDNN_MAX_CPU_ISA="
           f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}; data: "
-          f"{'real' if mirror else 'synthetic'}; 1 thread; median of {args.rounds} rounds")
+          f"{'real' if mirror else 'synthetic'}; 1 thread; median of {args.rounds} rounds",
+          flush=True)
     print("| model | fp32 img/s | bf16 img/s | bf16 / fp32 |")
     print("|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         data = {}
-        for study, ds, variant in CASES:
+        cases = ([tuple(c.split("/")) for c in args.cases.split(",")] if args.cases
+                 else CASES)
+        for study, ds, variant in cases:
             if ds not in data:
                 data[ds] = prepared(ds, mirror, tmp)[1]
             spec = runs[run_dir(study, ds, variant, 0)]
