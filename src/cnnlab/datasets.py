@@ -32,16 +32,14 @@ class DatasetInfo:
     name: str
     shape: tuple[int, int, int]  # C, H, W
     classes: tuple[str, ...]
-    train_images: int            # in the whole training split
+    train_images: int  # in the whole training split
 
 
 MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)), 60_000)
 CIFAR10 = DatasetInfo(
-    "cifar10",
-    (3, 32, 32),
+    "cifar10", (3, 32, 32),
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    50_000,
-)
+    50_000)
 DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
 
 # The official MD5s of the original MNIST files (the same list torchvision checks).

@@ -22,6 +22,13 @@ def _spread(row) -> float:
     return 0.0 if s is None or (isinstance(s, float) and math.isnan(s)) else float(s)
 
 
+def measured(table: pd.DataFrame, at_least: int = 2) -> pd.DataFrame | None:
+    """The variants with at least one run that did not diverge, or None when fewer than
+    ``at_least`` of them are left (nothing to compare)."""
+    ok = table[table["n"] > 0]
+    return ok if len(ok) >= at_least else None
+
+
 def compare(a, b) -> str:
     """``a`` against ``b`` (rows of the per-variant table): Welch's test of their test
     accuracies over seeds, as a clause."""
@@ -45,8 +52,8 @@ def winner(table: pd.DataFrame) -> str | None:
 
 
 def most_overfit(table: pd.DataFrame) -> str | None:
-    ok = table[table["n"] > 0]
-    if len(ok) < 2:
+    ok = measured(table)
+    if ok is None:
         return None
     worst = ok.loc[ok["gap_acc_mean"].idxmax()]
     least = ok.loc[ok["gap_acc_mean"].idxmin()]
@@ -57,8 +64,8 @@ def most_overfit(table: pd.DataFrame) -> str | None:
 
 
 def cost(table: pd.DataFrame) -> str | None:
-    ok = table[table["n"] > 0]
-    if len(ok) < 2:
+    ok = measured(table)
+    if ok is None:
         return None
     fast = ok.loc[ok["train_seconds_mean"].idxmin()]
     slow = ok.loc[ok["train_seconds_mean"].idxmax()]
@@ -74,8 +81,8 @@ def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
     """Whether a smaller model came close to the best one: the variant with the fewest
     parameters whose mean test accuracy is within ``tolerance`` (or the seed spread, if
     larger) of the best."""
-    ok = table[table["n"] > 0]
-    if len(ok) < 2:
+    ok = measured(table)
+    if ok is None:
         return None
     best = ok.loc[ok["test_acc_mean"].idxmax()]
     close = ok[best["test_acc_mean"] - ok["test_acc_mean"]
@@ -95,8 +102,8 @@ def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
 
 def accuracy_per_second(table: pd.DataFrame) -> str | None:
     """Which variant bought the most test accuracy per second of training."""
-    ok = table[(table["n"] > 0) & (table["train_seconds_mean"] > 0)]
-    if len(ok) < 2:
+    ok = measured(table[table["train_seconds_mean"] > 0])
+    if ok is None:
         return None
     rate = ok["test_acc_mean"] / ok["train_seconds_mean"]
     best = ok.loc[rate.idxmax()]

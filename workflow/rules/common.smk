@@ -63,7 +63,8 @@ def lib(*modules):
 # itself and the files it writes. Resuming, GPU claiming and provenance do not change
 # results and are left out on purpose.
 MODEL_CODE = lib("models", "blocks", "layers", "architecture", "batches", "datasets",
-                 "device", "training", "evaluation", "run_files", "checkpoint")
+                 "device", "optimization", "training", "evaluation", "run_files",
+                 "checkpoint")
 
 
 def run_path(w):
