@@ -10,6 +10,6 @@ with log_to(snakemake.log[0]):
     p = snakemake.params
     data = [json.load(open(path)) for path in snakemake.input.data]
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
-                            p.scale, data)
+                            p.scale, data, pd.read_csv(snakemake.input.verification))
     render(context, p.templates, snakemake.output.md, snakemake.output.html,
            snakemake.input.figures, standalone_path=snakemake.output.standalone)

@@ -80,6 +80,16 @@ def test_report_tables_hold_the_runs_numbers(built):
     assert (built / "results/runs/task1/mnist/cnn/seed0/confusion.csv").exists()
 
 
+def test_report_shows_the_custom_layer_verification(built):
+    """The verification rule's table, as measured, is in the report."""
+    table = pd.read_csv(built / "results/verification/custom_layers.csv")
+    md = (built / "results/report/report.md").read_text()
+    assert "## Custom autograd layers, verified against torch" in md
+    for r in table.itertuples():
+        assert (f"| {r.layer} | passed | {r.max_forward_diff:.1e} | {r.max_backward_diff:.1e} | "
+                f"{r.max_backward_rel_diff:.1e} | {r.time_ratio:.2f}x | yes |") in md
+
+
 def test_second_run_has_nothing_to_do(built):
     assert "Nothing to be done" in snakemake(built, "report", "-n")
 

@@ -193,3 +193,25 @@ class GeMPool2d(nn.Module):
 
     def forward(self, x):
         return GeMPoolFunction.apply(x, self.p, self.eps)
+
+
+# --------------------------------------------------------------------------- references
+# The same math as each custom Function, written with built-in operations so that
+# autograd derives the backward pass: what the hand-written backward passes are verified
+# against (cnnlab.verification), at any parameter value, not only where a built-in layer
+# coincides.
+
+
+class GatedConv2dReference(GatedConv2d):
+    def forward(self, x):
+        return self._conv_forward(x, self.weight, self.bias) * self.gate.view(1, -1, 1, 1)
+
+
+class SwishBetaReference(SwishBeta):
+    def forward(self, x):
+        return x * torch.sigmoid(self.beta * x)
+
+
+class GeMPool2dReference(GeMPool2d):
+    def forward(self, x):
+        return x.clamp_min(self.eps).pow(self.p).mean(dim=(2, 3)).pow(1 / self.p)

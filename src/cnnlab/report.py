@@ -48,11 +48,26 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def verification_rows(table: pd.DataFrame | None) -> list[dict]:
+    if table is None:
+        return []
+    return [{"layer": r["layer"], "gradcheck": "passed" if r["gradcheck"] else "FAILED",
+             "forward": f"{r['max_forward_diff']:.1e}",
+             "backward": f"{r['max_backward_diff']:.1e}",
+             "backward_rel": f"{r['max_backward_rel_diff']:.1e}",
+             "ratio": f"{r['time_ratio']:.2f}x",
+             "equal": "yes" if r["gradcheck"] and r["max_forward_diff"] < 1e-5
+             and r["max_backward_rel_diff"] < 1e-5 else "NO"}
+            for _, r in table.iterrows()]
+
+
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
-                  scale: str, data: list[dict]) -> dict:
+                  scale: str, data: list[dict],
+                  verification: pd.DataFrame | None = None) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
     as from ``config.figure_names``; ``data``: the prepared datasets' provenance records
-    (``datasets.prepare``)."""
+    (``datasets.prepare``); ``verification``: the custom layers' check
+    (``verification.verify_layers``)."""
     stats = over_seeds(summary)
     sections = []
     for study, sdef in studies.items():
@@ -99,6 +114,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
     devices = summary[["device", "device_name", "precision"]].drop_duplicates()
     return {
         "sections": sections,
+        "verification": verification_rows(verification),
         "conclusions": findings.conclusions(
             stats, {k: v.get("title", k) for k, v in studies.items()}),
         "provenance": {

@@ -10,6 +10,7 @@ rule report:
     """Render results/report/report.{md,html} (and a standalone HTML) from summary.csv."""
     input:
         summary="results/summary.csv",
+        verification="results/verification/custom_layers.csv",
         data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],
         templates=[str(TEMPLATES / "report.md.j2"), str(TEMPLATES / "report.html.j2")],
