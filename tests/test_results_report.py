@@ -145,3 +145,18 @@ def test_efficiency_names_a_smaller_model_that_came_close():
 
 def test_md_escape_keeps_tables_intact():
     assert md_escape("a|b<c>") == "a\\|b&lt;c&gt;"
+
+
+def test_cnn_vs_mlp_gap_is_computed_per_dataset_and_compared():
+    frame = pd.concat([
+        summary_frame({"mlp": [0.97, 0.975, 0.972], "cnn": [0.99, 0.991, 0.992]}),
+        summary_frame({"mlp": [0.50, 0.51, 0.52], "cnn": [0.65, 0.66, 0.64]}).assign(
+            dataset="cifar10")], ignore_index=True)
+    frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
+    stats = over_seeds(frame)
+    mnist = findings.conv_over_mlp(stats[stats["dataset"] == "mnist"])
+    assert mnist[0] == pytest.approx(1.87, abs=0.01) and "n = 3 and 3 seeds: resolved" in mnist[1]
+    [line] = findings.mlp_gap_across_datasets(stats, {"s": "S"})
+    assert line.startswith("S: the convolutional advantage over the MLP is +1.87 points on "
+                           "mnist, +14.00 points on cifar10.")
+    assert "It is larger on cifar10" in line

@@ -143,6 +143,25 @@ def depth_effect(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str] | None:
+    """The best convolutional variant against the best fully connected one (model
+    ``mlp``) of one dataset: (gap in points, sentence), or None without both."""
+    ok = measured(table)
+    if ok is None:
+        return None
+    mlps, convs = ok[ok["model"] == "mlp"], ok[ok["model"] != "mlp"]
+    if mlps.empty or convs.empty:
+        return None
+    mlp = mlps.loc[mlps["test_acc_mean"].idxmax()]
+    conv = convs.loc[convs["test_acc_mean"].idxmax()]
+    gap = 100 * (conv["test_acc_mean"] - mlp["test_acc_mean"])
+    return gap, (f"CNN vs fully connected: the best convolutional model ({conv['label']}, "
+                 f"{pct(conv['test_acc_mean'])}) is {gap:+.2f} points against the best MLP "
+                 f"({mlp['label']}, {pct(mlp['test_acc_mean'])}) with "
+                 f"{conv['parameters_mean'] / mlp['parameters_mean']:.2f}x its parameters; "
+                 f"{compare(conv, mlp)}.")
+
+
 def diverged(table: pd.DataFrame) -> str | None:
     bad = table[table["diverged"] > 0]
     if bad.empty:
@@ -152,8 +171,10 @@ def diverged(table: pd.DataFrame) -> str | None:
 
 
 def dataset_findings(table: pd.DataFrame) -> list[str]:
-    found = [winner(table), most_overfit(table), efficiency(table), cost(table),
-             accuracy_per_second(table), *depth_effect(table), diverged(table)]
+    versus_mlp = conv_over_mlp(table)
+    found = [winner(table), versus_mlp and versus_mlp[1], most_overfit(table),
+             efficiency(table), cost(table), accuracy_per_second(table),
+             *depth_effect(table), diverged(table)]
     return [f for f in found if f]
 
 
@@ -173,4 +194,26 @@ def conclusions(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
                      f"above {worst['label']} ({pct(worst['test_acc_mean'])}); the lead over "
                      f"the runner-up {ok.iloc[1]['label']}: {compare(best, ok.iloc[1])}")
         lines.append(text + ".")
+    lines += mlp_gap_across_datasets(stats, titles)
+    return lines
+
+
+def mlp_gap_across_datasets(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+    """Where a study compares CNNs with MLPs on several datasets: how the gap differs, and
+    the reason the field gives for it, stated only in the direction the numbers show."""
+    lines = []
+    for study, per_study in stats.groupby("study", sort=False):
+        gaps = {ds: found[0] for ds, table in per_study.groupby("dataset", sort=False)
+                if (found := conv_over_mlp(table)) is not None}
+        if len(gaps) < 2:
+            continue
+        low, high = min(gaps, key=gaps.get), max(gaps, key=gaps.get)
+        text = (f"{titles.get(study, study)}: the convolutional advantage over the MLP is "
+                + ", ".join(f"{gaps[ds]:+.2f} points on {ds}" for ds in gaps) + ".")
+        if gaps[high] > gaps[low] and gaps[high] > 0:
+            text += (f" It is larger on {high}: its objects vary in position, pose and "
+                     f"background, where a convolution's weight sharing and locality "
+                     f"generalize across positions; on {low} an MLP already separates the "
+                     f"classes well, leaving less to gain.")
+        lines.append(text)
     return lines
