@@ -90,6 +90,24 @@ def test_report_shows_the_custom_layer_verification(built):
                 f"{r.max_backward_rel_diff:.1e} | {r.time_ratio:.2f}x | yes |") in md
 
 
+def test_snakemake_report_is_filed_by_study_and_figure_kind(built, tmp_path):
+    """Snakemake's own --report: every figure under its study (category) and kind
+    (subcategory) with dataset/variant labels, and summary.csv in it."""
+    import zipfile
+
+    archive = tmp_path / "snakemake-report.zip"
+    snakemake(built, "--report", str(archive))
+    names = zipfile.ZipFile(archive).namelist()
+    page = next(n for n in names if n.endswith("report.html"))
+    html = zipfile.ZipFile(archive).read(page).decode()
+    assert any(n.endswith("summary.csv") for n in names)
+    assert any(n.endswith("task1_mnist_cnn_confusion.png") for n in names)
+    for category in ("task1", "task2_kernel", "task3", "summary"):
+        assert f'"{category}"' in html
+    for subcategory in ("learning curves", "confusion", "receptive field"):
+        assert f'"{subcategory}"' in html
+
+
 def test_second_run_has_nothing_to_do(built):
     assert "Nothing to be done" in snakemake(built, "report", "-n")
 

@@ -234,3 +234,14 @@ def feature_map_grid(rows: list[tuple[str, list[np.ndarray]]], image: np.ndarray
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def probe_figure(kind: str, rows: list[tuple], image: np.ndarray, path, title: str = "") -> None:
+    """The figure of probe ``kind`` (``probes.probe``) for ``rows`` of (label, *probe);
+    ``image``: the first test image (H x W x C or C x H x W floats in [0, 1])."""
+    if kind == "receptive_field":
+        receptive_field_grid(rows, path, title=title)
+    elif kind == "first_layer":
+        first_layer_grid(rows, path, title=title)
+    else:
+        feature_map_grid(rows, image, path, title=title)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnlab.architecture import receptive_fields
+
 
 def feature_stages(model: nn.Module) -> list[nn.Module]:
     """The model's top-level stages up to (not including) global pooling or flattening:
@@ -57,3 +59,17 @@ def first_layer(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, t
     """The first convolution's weights (C_out x C_in x k x k) and its activations after
     normalization and ReLU for ``images`` (N x C_out x H x W)."""
     return first_conv(model).weight.detach(), feature_maps(model, images)[0]
+
+
+def probe(kind: str, model: nn.Module, images: torch.Tensor) -> tuple:
+    """What the probe figure ``kind`` shows of one model, as the row its plot function
+    (``plots.probe_figure``) takes after the label; ``images``: normalized test images."""
+    if kind == "receptive_field":
+        return (effective_receptive_field(model, images).numpy(),
+                receptive_fields(model)[-1].receptive_field)
+    if kind == "first_layer":
+        weights, acts = first_layer(model, images[:1])
+        return weights.numpy(), acts[0].numpy()
+    if kind == "feature_maps":
+        return ([m[0].abs().mean(0).numpy() for m in feature_maps(model, images[:1])],)
+    raise ValueError(f"unknown probe {kind!r}")
