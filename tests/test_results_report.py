@@ -67,6 +67,8 @@ def test_winner_follows_the_numbers_and_welch_s_test():
     assert close.endswith("n = 2 and 2 seeds: not resolved.")
     single = findings.winner(over_seeds(summary_frame({"a": [0.9], "b": [0.8]})))
     assert "too few for a test, so not resolved" in single
+    flat = findings.winner(over_seeds(summary_frame({"a": [1.0, 1.0], "b": [1.0, 1.0]})))
+    assert "n = 2 and 2 seeds: no seed-to-seed spread to test against, so not resolved" in flat
 
 
 def test_welch_test_and_intervals_match_the_textbook():

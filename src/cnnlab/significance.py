@@ -39,8 +39,9 @@ class Comparison:
 
     def describe(self, scale: float = 100.0, unit: str = " points") -> str:
         if not np.isfinite(self.p):
-            return (f"n = {self.n_a} and {self.n_b} seeds: too few for a test, so not "
-                    f"resolved")
+            why = ("too few for a test" if min(self.n_a, self.n_b) < 2 else
+                   "no seed-to-seed spread to test against")
+            return f"n = {self.n_a} and {self.n_b} seeds: {why}, so not resolved"
         verdict = "resolved" if self.resolved else "not resolved"
         return (f"Welch's t-test p = {self.p:.3g}, 95% CI of the difference "
                 f"[{scale * self.low:+.2f}, {scale * self.high:+.2f}]{unit}, "
