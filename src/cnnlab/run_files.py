@@ -84,7 +84,7 @@ def write_run_files(trainer, out_dir: Path, threads: int) -> dict:
     pd.DataFrame(st.steps, columns=["step", "epoch", "loss", "grad_norm"]).to_csv(
         out_dir / "steps.csv", index=False)
     # Confusion matrix and per-class accuracy from the predictions the last epoch made
-    # (a diverged run predicted nothing: its tables have no rows).
+    # (a diverged run predicted nothing: its matrix is all zeros, its accuracies NaN).
     n = len(rd.classes)
     labels = rd.test.labels.cpu().numpy()
     matrix = (confusion_matrix(labels, preds, n) if preds is not None

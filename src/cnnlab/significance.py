@@ -58,11 +58,10 @@ def welch(a, b) -> Comparison:
     nan = Comparison(diff, float("nan"), float("nan"), float("nan"), len(a), len(b))
     if len(a) < 2 or len(b) < 2:
         return nan
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
+    if a.var(ddof=1) + b.var(ddof=1) == 0:
         return nan
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, df)) * se
-    return Comparison(diff, diff - half, diff + half, p, len(a), len(b))
+    # scipy's Welch test also gives the Welch-Satterthwaite interval of the difference.
+    test = stats.ttest_ind(a, b, equal_var=False)
+    interval = test.confidence_interval(LEVEL)
+    return Comparison(diff, float(interval.low), float(interval.high), float(test.pvalue),
+                      len(a), len(b))
