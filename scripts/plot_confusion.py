@@ -1,9 +1,12 @@
-"""Rule confusion: adapter to cnnlab.plots.confusion_heatmap (seeds summed)."""
+"""Rule confusion: adapter to cnnlab.plots.confusion (each variant's seeds summed)."""
 import pandas as pd
 
 from cnnlab.logs import log_to
-from cnnlab.plots import confusion_heatmap
+from cnnlab.plots import confusion
 
 with log_to(snakemake.log[0]):
-    total = sum(pd.read_csv(path, index_col=0) for path in snakemake.input.confusion)
-    confusion_heatmap(total, snakemake.output[0], title=snakemake.params.title)
+    matrices = {}
+    for path, label in zip(snakemake.input.confusion, snakemake.params.labels):
+        matrix = pd.read_csv(path, index_col=0)
+        matrices[label] = matrices[label] + matrix if label in matrices else matrix
+    confusion(matrices, snakemake.output[0], title=snakemake.params.title)

@@ -1,6 +1,9 @@
 """Rule summary: adapter to cnnlab.results.build_summary."""
+import pandas as pd
+
 from cnnlab.logs import log_to
 from cnnlab.results import build_summary
 
 with log_to(snakemake.log[0]):
-    build_summary(snakemake.input.metrics).to_csv(snakemake.output[0], index=False)
+    summary = build_summary(snakemake.input.metrics, pd.read_csv(snakemake.input.latency))
+    summary.to_csv(snakemake.output[0], index=False)

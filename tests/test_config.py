@@ -110,10 +110,12 @@ def test_schema_errors_name_the_key(config, mutate, message):
 
 def test_figure_names_are_stable_and_complete(config):
     names = figure_names(config)
-    assert {"task1_learning_curves", "task1_comparison", "task1_mnist_cnn_confusion",
-            "task1_cifar10_resnet_reg_confusion"} <= set(names)
-    assert names["task1_mnist_cnn_confusion"] == {
-        "kind": "confusion", "study": "task1", "dataset": "mnist", "variant": "cnn"}
+    assert {"task1_learning_curves", "task1_comparison", "task1_mnist_confusion",
+            "task1_cifar10_confusion", "task2_depth_cifar10_sweep"} <= set(names)
+    # One confusion figure per study and dataset, holding every variant's matrix.
+    assert names["task1_mnist_confusion"] == {
+        "kind": "confusion", "study": "task1", "dataset": "mnist"}
+    assert not any(n.endswith("_cnn_confusion") for n in names)
 
 
 def test_spec_does_not_depend_on_key_order(config):

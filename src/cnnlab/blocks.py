@@ -7,28 +7,33 @@ import torch
 from torch import nn
 
 
-def shortcut(cin: int, cout: int, stride: int) -> nn.Module:
+def shortcut(cin: int, cout: int, stride: int, norm: bool = True) -> nn.Module:
     """Identity when shapes match, else a strided 1x1 projection (ResNet option B)."""
     if stride == 1 and cin == cout:
         return nn.Identity()
+    if not norm:
+        return nn.Conv2d(cin, cout, 1, stride=stride)
     return nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
 
 
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions and a shortcut; ``residual=False`` drops the shortcut, giving
-    the plain two-layer unit that depth studies compare against."""
+    the plain two-layer unit that depth studies compare against; ``norm=False`` drops the
+    batch norms (the convolutions get biases instead), which is what lets a depth study
+    see gradients vanish: batch norm rescales every layer's signal and would hide it."""
 
     expansion = 1
 
-    def __init__(self, cin: int, planes: int, stride: int = 1, residual: bool = True):
+    def __init__(self, cin: int, planes: int, stride: int = 1, residual: bool = True,
+                 norm: bool = True):
         super().__init__()
         self.residual = residual
-        self.conv1 = nn.Conv2d(cin, planes, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv1 = nn.Conv2d(cin, planes, 3, stride=stride, padding=1, bias=not norm)
+        self.bn1 = nn.BatchNorm2d(planes) if norm else nn.Identity()
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=not norm)
+        self.bn2 = nn.BatchNorm2d(planes) if norm else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
-        self.shortcut = shortcut(cin, planes, stride) if residual else None
+        self.shortcut = shortcut(cin, planes, stride, norm) if residual else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))

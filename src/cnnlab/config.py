@@ -104,6 +104,10 @@ def check_config(config: dict) -> None:
         _check_name(f"studies.{study}", study)
         for ds, ddef in sdef["datasets"].items():
             where = f"studies.{study}.datasets.{ds}"
+            for scale_name in ddef.get("at_scale", {}):
+                if scale_name not in config["scales"]:
+                    raise ConfigError(f"{where}.at_scale.{scale_name}: unknown scale; "
+                                      f"allowed: {sorted(config['scales'])}")
             if ds not in DATASETS:
                 raise ConfigError(f"{where}: unknown dataset; allowed: {sorted(DATASETS)}")
             if ds not in scale["datasets"]:
@@ -139,13 +143,16 @@ def expand_runs(config: dict) -> dict[str, dict]:
     runs = {}
     for study, sdef in config["studies"].items():
         for ds, ddef in sdef["datasets"].items():
-            sizes = scale["datasets"][ds]
+            # The scale's sizes, unless this study replaces them at this scale.
+            study_here = ddef.get("at_scale", {}).get(config["scale"], {})
+            sizes = {**scale["datasets"][ds], **study_here}
             for var in ddef["variants"]:
                 # What this scale replaces for this variant (e.g. a wider model on GPUs).
                 here = var.get("at_scale", {}).get(config["scale"], {})
-                # The more specific setting wins: defaults, scale, study, variant.
-                training = {**config["training"], **sizes.get("training", {}),
-                            **ddef.get("training", {}),
+                # The more specific setting wins: defaults, scale, study, study at this
+                # scale, variant, variant at this scale.
+                training = {**config["training"], **scale["datasets"][ds].get("training", {}),
+                            **ddef.get("training", {}), **study_here.get("training", {}),
                             **var.get("training", {}), **here.get("training", {}),
                             "epochs": sizes["epochs"]}
                 for seed in scale["seeds"]:

@@ -1,9 +1,6 @@
-"""Measure a trained model: loss and accuracy, predictions, confusion matrix, speed."""
+"""Measure a trained model: loss and accuracy, predictions, confusion matrix."""
 
 from __future__ import annotations
-
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
@@ -54,23 +51,3 @@ def per_class_accuracy(matrix: np.ndarray, classes: list[str]) -> pd.DataFrame:
 
 
 @torch.no_grad()
-def inference_speed(model, in_shape, device, batch_size: int = 256, repeats: int = 5):
-    """Median single-image latency (ms) and median batched throughput (images/s)."""
-    model.eval()
-
-    def timed(x) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - t
-
-    one = torch.randn(1, *in_shape, device=device).contiguous(memory_format=torch.channels_last)
-    many = torch.randn(batch_size, *in_shape, device=device).contiguous(
-        memory_format=torch.channels_last)
-    timed(one), timed(many)  # warm-up: first calls allocate and pick kernels
-    latency = statistics.median(timed(one) for _ in range(repeats * 4))
-    batch_time = statistics.median(timed(many) for _ in range(repeats))
-    return latency * 1e3, batch_size / batch_time

@@ -43,8 +43,9 @@ KINDS: dict[str, FigureKind] = {
         "are the spread over seeds."),
     "sweep": FigureKind(
         "dataset", "metrics.json",
-        "Sweeps: test accuracy against each swept value, one panel per base variant and "
-        "swept setting; mean and 95% confidence interval over seeds.", sweeps_only=True),
+        "Sweeps: test accuracy against each swept value, one panel per swept setting, one "
+        "line per base variant; mean and 95% confidence interval over seeds.",
+        sweeps_only=True),
     "receptive_field": FigureKind(
         "dataset", "model.pt",
         f"Effective receptive field of each model ({PROBE_SEED}): input-gradient magnitude "
@@ -59,9 +60,9 @@ KINDS: dict[str, FigureKind] = {
         f"Feature maps at increasing depth ({PROBE_SEED}): mean absolute activation after "
         "each stage for the same test image.", probe=True),
     "confusion": FigureKind(
-        "variant", "confusion.csv",
-        "Confusion matrix summed over seeds; each row shows where the images of one true "
-        "class went, in percent."),
+        "dataset", "confusion.csv",
+        "Confusion matrices, one per variant, summed over seeds; each row shows where the "
+        "images of one true class went, in percent."),
 }
 
 PROBES = [k for k, v in KINDS.items() if v.probe]

@@ -15,7 +15,9 @@ from torch import nn
 
 from cnnlab.architecture import widths_for_budget
 from cnnlab.blocks import BLOCKS, BasicBlock
-from cnnlab.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
+from cnnlab.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
+                           SqueezeExcite, SqueezeExciteReference, SwishBeta,
+                           SwishBetaReference)
 from cnnlab.model_arguments import check_model_args
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
@@ -120,24 +122,41 @@ def resnet(in_shape, num_classes, block="basic", widths=(16, 32, 64), blocks_per
                   blocks_per_stage, dropout)
 
 
+# Each custom layer and its twin written with built-in operations (same parameters, so the
+# same seed gives both the same initial weights): ``attention_cnn(implementation=...)``.
+_IMPLEMENTATIONS = {
+    "custom": (GatedConv2d, SwishBeta, SqueezeExcite, GeMPool2d),
+    "reference": (GatedConv2dReference, SwishBetaReference, SqueezeExciteReference,
+                  GeMPool2dReference),
+}
+
+
 @register_model
-def attention_cnn(in_shape, num_classes, channels=(32, 64, 128), reduction=4,
-                  custom_layers=True) -> nn.Module:
-    """A CNN using every custom layer: gated convolutions, Swish-beta activations,
-    squeeze-and-excitation after each stage and generalized-mean pooling. With
-    ``custom_layers=False`` the same network is built from standard layers (Conv2d, SiLU,
-    SE from nn ops, average pooling): the baseline it is compared with."""
-    conv = GatedConv2d if custom_layers else nn.Conv2d
+def attention_cnn(in_shape, num_classes, channels=(32, 64, 128), reduction=4, gate=True,
+                  swish=True, squeeze_excite=True, gem=True,
+                  implementation="custom") -> nn.Module:
+    """Conv-BN-activation stages (2x2 max-pool between them), global pooling, a linear
+    classifier; four switches add the custom layers: ``gate`` (gated convolutions instead
+    of ``nn.Conv2d``), ``swish`` (Swish-beta instead of ReLU), ``squeeze_excite`` (after
+    each stage), ``gem`` (generalized-mean instead of average pooling). All off is the
+    plain baseline an ablation starts from. ``implementation``: 'custom' uses the
+    hand-written autograd Functions, 'reference' the same math from built-in operations
+    (autograd's backward): the two train identically if the backward passes are right."""
+    if implementation not in _IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {sorted(_IMPLEMENTATIONS)}, "
+                         f"not {implementation!r}")
+    gated_conv, swish_beta, se, gem_pool = _IMPLEMENTATIONS[implementation]
     layers: list[nn.Module] = []
     cin = in_shape[0]
     for i, c in enumerate(channels):
-        layers += [conv(cin, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),
-                   SwishBeta() if custom_layers else nn.SiLU(),
-                   (SqueezeExcite if custom_layers else SqueezeExciteReference)(c, reduction)]
+        layers += [(gated_conv if gate else nn.Conv2d)(cin, c, 3, padding=1, bias=False),
+                   nn.BatchNorm2d(c), swish_beta() if swish else nn.ReLU(inplace=True)]
+        if squeeze_excite:
+            layers.append(se(c, reduction))
         if i < len(channels) - 1:
             layers.append(nn.MaxPool2d(2))
         cin = c
-    pool = GeMPool2d() if custom_layers else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    pool = gem_pool() if gem else nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return nn.Sequential(*layers, pool, nn.Linear(cin, num_classes))
 
 
@@ -170,17 +189,31 @@ def kernel_cnn(in_shape, num_classes, kernel_size=3, factorized=False, budget=60
 
 
 @register_model
-def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False) -> nn.Module:
+def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False,
+             norm=True, init="default") -> nn.Module:
     """``depth`` 3x3 convolutions in units of two, spread over the stages (stride 2 where
-    a stage begins); ``residual`` adds each unit's shortcut. Same depth, same widths, with
-    and without residual connections."""
+    a stage begins); ``residual`` adds each unit's shortcut, ``norm=False`` removes batch
+    norm. Same depth, same widths, with and without residual connections (give equal
+    ``widths`` to keep the width constant across depths). ``init``: 'default' keeps
+    PyTorch's initialization (weight variance 1/(3 fan-in): without normalization each
+    layer shrinks the signal, so gradients vanish with depth); 'he' draws convolution
+    weights with variance 2/fan-in, which keeps a plain ReLU network's signal size but makes
+    every residual unit add to it, so an unnormalized residual network's outputs and
+    gradients grow with depth (the exploding case)."""
     if depth < 2 or depth % 2:
         raise ValueError(f"depth must be an even number >= 2, not {depth}")
+    if init not in ("default", "he"):
+        raise ValueError(f"init must be 'default' or 'he', not {init!r}")
     units, layers, cin, stage = depth // 2, [], in_shape[0], 0
     for i in range(units):
         s = min(i * len(widths) // units, len(widths) - 1)
         layers.append(BasicBlock(cin, widths[s], stride=2 if s > stage else 1,
-                                 residual=residual))
+                                 residual=residual, norm=norm))
         cin, stage = widths[s], s
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(cin, num_classes))
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(cin, num_classes))
+    if init == "he":
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    return model

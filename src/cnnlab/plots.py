@@ -42,23 +42,34 @@ def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
     _save(grid.figure, path)
 
 
-def confusion_heatmap(matrix: pd.DataFrame, path, title: str = "") -> None:
-    """Rows normalized to the share of each true class; annotated in percent."""
-    share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) * 100
-    size = 1.0 + 0.55 * len(matrix)
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    sns.heatmap(share, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, ax=ax,
-                cbar_kws={"label": "% of true class"}, annot_kws={"size": 7})
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
+def confusion(matrices: dict[str, pd.DataFrame], path, title: str = "") -> None:
+    """One heatmap per variant (label -> counts, true classes in rows), each row normalized
+    to the share of its true class, annotated in percent; up to 4 per row of panels."""
+    cols = min(4, len(matrices))
+    rows = -(-len(matrices) // cols)
+    n = len(next(iter(matrices.values())))
+    size = 1.0 + 0.42 * n
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * (size + 0.6), rows * (size + 0.5)),
+                             squeeze=False, layout="constrained")
+    for ax, (label, matrix) in zip(axes.flat, matrices.items()):
+        share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) * 100
+        sns.heatmap(share, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, ax=ax,
+                    cbar=False, annot_kws={"size": 6}, square=True)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(label, fontsize=9)
+    for ax in list(axes.flat)[len(matrices):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
     _save(fig, path)
 
 
 def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
-    """Test accuracy against parameters and training time, and inference latency: one
-    point per run, colour per model variant, one marker per dataset."""
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4), layout="constrained")
+    """Test accuracy against parameters and against training time: one point per run,
+    colour per model variant, one marker per dataset. (Inference latency is a column of
+    the report's tables, measured apart from training by the latency rule.)"""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     common = dict(data=summary, hue="label", style="dataset", s=70)
     sns.scatterplot(x="parameters", y="test_acc", ax=axes[0], **common)
     axes[0].set_xscale("log")
@@ -66,12 +77,7 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
     sns.scatterplot(x="train_seconds", y="test_acc", ax=axes[1], legend=False, **common)
     axes[1].set_title("accuracy vs training time")
     axes[1].set_xlabel("training seconds")
-    sns.barplot(data=summary, x="latency_ms", y="label", hue="dataset", ax=axes[2],
-                errorbar="sd")
-    axes[2].set_title("inference latency (batch of 1)")
-    axes[2].set_xlabel("ms per image")
-    axes[2].set_ylabel("")
-    for ax in axes[:2]:
+    for ax in axes:
         ax.set_ylabel("test accuracy")
     # One legend (colour: variant, marker: dataset) for both scatter plots, outside them.
     handles, labels = axes[0].get_legend_handles_labels()
@@ -84,30 +90,31 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
 
 
 def sweep(summary: pd.DataFrame, path, title: str = "") -> None:
-    """Test accuracy against each swept value: one panel per (base variant, swept key),
-    a line per combination of the other keys' values, mean and 95% interval over seeds.
-    A numeric key spanning more than 10x gets a log axis (learning rates, widths)."""
+    """Test accuracy against each swept value: one panel per swept setting, a line per
+    base variant (and combination of the other swept values), mean and 95% interval over
+    seeds. A numeric key spanning more than 10x gets a log axis (learning rates, depths)."""
     points = summary[summary["sweep_values"].fillna("") != ""]
-    panels = []
-    for base, runs in points.groupby("sweep_base", sort=False):
-        values = pd.DataFrame([json.loads(v) for v in runs["sweep_values"]], index=runs.index)
-        for key in values.columns:
-            others = [k for k in values.columns if k != key]
-            panels.append((base, key, runs.assign(
-                x=values[key].map(_axis_value),
-                rest=values[others].apply(lambda r: ", ".join(f"{k}={r[k]}" for k in others),
-                                          axis=1) if others else "")))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False,
+    values = pd.DataFrame([json.loads(v) for v in points["sweep_values"]], index=points.index)
+    keys = list(values.columns)
+    fig, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False,
                              layout="constrained")
-    for ax, (base, key, runs) in zip(axes[0], panels):
+    for ax, key in zip(axes[0], keys):
+        here = values[key].notna()
+        others = [k for k in keys if k != key]
+        runs = points[here].assign(
+            x=values.loc[here, key].map(_axis_value),
+            line=[", ".join([base, *(f"{k}={v[k]}" for k in others if pd.notna(v[k]))])
+                  for base, (_, v) in zip(points.loc[here, "sweep_base"],
+                                          values[here].iterrows())])
         numeric = pd.api.types.is_numeric_dtype(runs["x"])
-        sns.lineplot(data=runs, x="x", y="test_acc", hue="rest" if runs["rest"].any() else None,
-                     marker="o", errorbar=("ci", 95), ax=ax)
+        sns.lineplot(data=runs, x="x", y="test_acc", hue="line", marker="o",
+                     errorbar=("ci", 95), ax=ax)
         if numeric and runs["x"].min() > 0 and runs["x"].max() / runs["x"].min() > 10:
-            ax.set_xscale("log")
+            whole = all(float(v).is_integer() for v in runs["x"])
+            ax.set_xscale("log", base=2 if whole else 10)
         ax.set_xlabel(key)
         ax.set_ylabel("test accuracy")
-        ax.set_title(base)
+        ax.legend(title="")
     if title:
         fig.suptitle(title)
     _save(fig, path)

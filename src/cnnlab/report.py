@@ -84,13 +84,6 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                           f"peak learning rate {first['lr']:g}, "
                           f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
                           f" training images{' (synthetic)' if first['synthetic'] else ''}"),
-                "confusion": [
-                    {"file": f"figures/{name}.png",
-                     "caption": f"Confusion matrix of {fig['variant']} on {ds}, summed over "
-                                f"seeds, rows normalized."}
-                    for name, fig in figures.items()
-                    if fig["kind"] == "confusion" and fig["study"] == study
-                    and fig["dataset"] == ds],
                 "figures": [
                     {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
                     for name, fig in figures.items()

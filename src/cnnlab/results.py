@@ -12,7 +12,28 @@ from cnnlab.significance import ci_half_width
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
 MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
             "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
-            "max_loss_spike", "grad_norm_log_var"]
+            "max_loss_spike", "grad_norm_log_var", "grad_norm_init", "grad_ratio_init",
+            "grad_ratio_train"]
+
+
+def gradient_facts(grad_norms: pd.DataFrame) -> dict:
+    """From a run's ``grad_norms.csv``: the total weight-gradient norm at the first step
+    (at initialization), and the ratio of the first layer's gradient norm to the last
+    layer's at the first step and (median) over the later logged steps. Layers are in
+    forward order; a ratio far below 1 means the signal vanished on its way back to the
+    input, far above 1 that it grew."""
+    facts = {"grad_norm_init": float("nan"), "grad_ratio_init": float("nan"),
+             "grad_ratio_train": float("nan")}
+    if grad_norms.empty:
+        return facts
+    per_step = grad_norms.groupby("step", sort=True)
+    first_step = grad_norms[grad_norms["step"] == grad_norms["step"].min()]
+    ratios = per_step["norm"].agg(lambda n: n.iloc[0] / n.iloc[-1] if n.iloc[-1] else float("nan"))
+    facts["grad_norm_init"] = float((first_step["norm"] ** 2).sum() ** 0.5)
+    facts["grad_ratio_init"] = float(ratios.iloc[0])
+    if len(ratios) > 1:
+        facts["grad_ratio_train"] = float(ratios.iloc[1:].median())
+    return facts
 
 
 def summary_row(metrics: dict) -> dict:
@@ -26,8 +47,8 @@ def summary_row(metrics: dict) -> dict:
     # Theoretical receptive field after each conv/pool layer (empty for an MLP).
     row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
-                                        "test_loss", "train_seconds", "latency_ms",
-                                        "throughput", "epochs_completed", "diverged",
+                                        "test_loss", "train_seconds",
+                                        "epochs_completed", "diverged",
                                         "diverged_epoch", "max_loss_spike",
                                         "grad_norm_log_var")})
     # The overfitting gap: how much better the model does on what it was trained on.
@@ -43,9 +64,19 @@ def summary_row(metrics: dict) -> dict:
     return row
 
 
-def build_summary(metric_files: list[str | Path]) -> pd.DataFrame:
-    """One row per run, in the order given (the workflow passes config order)."""
-    return pd.DataFrame([summary_row(json.loads(Path(f).read_text())) for f in metric_files])
+def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
+    """One row per run, in the order given (the workflow passes config order), with the
+    gradient facts of the ``grad_norms.csv`` beside each ``metrics.json``, and each
+    variant's inference speed from ``latency`` (``evaluation.latency_table``: one model
+    per variant; speed depends on the architecture, not on the seed's weights)."""
+    summary = pd.DataFrame([
+        summary_row(json.loads(Path(f).read_text()))
+        | gradient_facts(pd.read_csv(Path(f).with_name("grad_norms.csv")))
+        for f in metric_files])
+    if latency is None:
+        return summary.assign(latency_ms=float("nan"), throughput=float("nan"))
+    return summary.merge(latency, on=["study", "dataset", "variant"], how="left")
 
 
 def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.DataFrame:

@@ -15,13 +15,12 @@ from cnnlab import provenance
 from cnnlab.architecture import receptive_fields
 from cnnlab.checkpoint import checkpoint
 from cnnlab.device import precision_name
-from cnnlab.evaluation import (confusion_frame, confusion_matrix, inference_speed,
-                                per_class_accuracy, predict)
+from cnnlab.evaluation import confusion_frame, confusion_matrix, per_class_accuracy, predict
 from cnnlab.files import atomic_path
 from cnnlab.models import count_parameters
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
-FINAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "latency_ms", "throughput")
+FINAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
 def write_history(history: list[dict], out_dir: Path) -> None:
@@ -64,8 +63,8 @@ def final_metrics(trainer, threads: int) -> tuple[dict, np.ndarray | None]:
             _, _, preds = predict(model, rd.test, trainer.amp_dtype)
         metrics["test_loss"] = st.history[-1]["test_loss"]
         metrics["test_acc"] = st.history[-1]["test_acc"]
-        metrics["latency_ms"], metrics["throughput"] = inference_speed(model, rd.in_shape,
-                                                                       device)
+        # Inference speed is not measured here, beside other training jobs: the workflow's
+        # latency rule measures every model with nothing else running.
     else:
         metrics.update({k: float("nan") for k in FINAL_METRICS})
     metrics.update(provenance.run_provenance(device, threads))

@@ -4,9 +4,12 @@ localrules:
 
 
 rule summary:
-    """Gather every run's metrics.json into results/summary.csv."""
+    """Gather every run's metrics.json, gradient facts and inference speed into
+    results/summary.csv."""
     input:
         metrics=[f"{run}/metrics.json" for run in RUNS],
+        grad_norms=[f"{run}/grad_norms.csv" for run in RUNS],
+        latency="results/latency.csv",
         code=lib("results"),
     output:
         report("results/summary.csv", caption="../report/summary.rst", category="summary"),

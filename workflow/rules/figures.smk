@@ -48,14 +48,15 @@ rule comparison:
 
 
 rule confusion:
-    """A variant's confusion matrix, summed over seeds."""
+    """The confusion matrices of a study's dataset, one per variant, summed over seeds."""
     input:
         confusion=lambda w: figure_runs(w, "confusion", "confusion.csv"),
         code=lib("plots"),
     output:
         figure_report("results/figures/{name}_confusion.png", kind="confusion"),
     params:
-        title=lambda w: "{study} / {dataset} / {variant}".format(**figure(w, "confusion")),
+        title=lambda w: "{study} / {dataset}".format(**figure(w, "confusion")),
+        labels=lambda w: [spec["label"] for spec in figure_specs(w, "confusion")],
         caption=figure_caption,
     log:
         "results/logs/figures/{name}_confusion.log",

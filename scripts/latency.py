@@ -1,0 +1,10 @@
+"""Rule latency: adapter to cnnlab.speed.latency_table (one thread, nothing beside it)."""
+from cnnlab.device import configure_threads
+from cnnlab.speed import latency_table
+from cnnlab.logs import log_to
+
+with log_to(snakemake.log[0]):
+    configure_threads(1)
+    table = latency_table(snakemake.input.models, snakemake.params.specs)
+    table.to_csv(snakemake.output[0], index=False)
+    print(table.to_string(index=False))

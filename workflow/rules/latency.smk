@@ -1,0 +1,21 @@
+# Inference speed of every variant (its first seed's model), measured in one job that holds
+# every core, so that no training job runs beside it (speeds measured next to a training
+# job varied by +-40%). The job itself times on one thread, median of repeats.
+localrules:
+    latency,
+
+
+rule latency:
+    """Measure each variant's single-image latency and batched throughput on the CPU."""
+    input:
+        models=[f"{run}/model.pt" for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED],
+        code=[*MODEL_CODE, *lib("speed")],
+    output:
+        "results/latency.csv",
+    params:
+        specs=[spec for spec in RUNS.values() if spec["seed"] == PROBE_SEED],
+    threads: workflow.cores
+    log:
+        "results/logs/latency.log",
+    script:
+        "../../scripts/latency.py"
