@@ -11,6 +11,8 @@ from cnnlab.datasets import subset_indices
 from cnnlab.evaluation import predict
 from cnnlab.checkpoint import load_checkpoint
 from cnnlab.device import autocast_dtype
+from cnnlab.results import build_summary
+from cnnlab.speed import latency_table
 from cnnlab.training import run_training
 
 from conftest import smoke_spec
@@ -35,7 +37,18 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["spec"] == spec and on_disk["parameters"] == metrics["parameters"]
     assert on_disk["torch_version"] == torch.__version__ and on_disk["device"] == "cpu"
-    assert on_disk["latency_ms"] > 0 and on_disk["throughput"] > 0
+    # Inference speed is measured apart from training (the latency rule), from model.pt.
+    assert "latency_ms" not in on_disk
+    speed = latency_table([tmp_path / "model.pt"], [spec])
+    assert list(speed[["study", "dataset", "variant"]].iloc[0]) == [
+        spec["study"], spec["dataset"], spec["variant"]]
+    assert speed["latency_ms"].iloc[0] > 0 and speed["throughput"].iloc[0] > 0
+
+    # The summary row carries the gradient facts read from grad_norms.csv.
+    row = build_summary([tmp_path / "metrics.json"], speed).iloc[0]
+    first = pd.read_csv(tmp_path / "grad_norms.csv").query("step == 0")
+    assert row["grad_ratio_init"] == pytest.approx(first["norm"].iloc[0] / first["norm"].iloc[-1])
+    assert row["latency_ms"] == speed["latency_ms"].iloc[0]
 
     steps_csv = pd.read_csv(tmp_path / "steps.csv")
     assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))

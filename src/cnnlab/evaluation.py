@@ -48,6 +48,3 @@ def per_class_accuracy(matrix: np.ndarray, classes: list[str]) -> pd.DataFrame:
     acc = np.divide(correct, support, out=np.full(len(classes), np.nan), where=support > 0)
     return pd.DataFrame({"class": classes, "support": support, "correct": correct,
                          "accuracy": acc})
-
-
-@torch.no_grad()

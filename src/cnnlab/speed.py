@@ -11,6 +11,7 @@ import torch
 from cnnlab.checkpoint import load_checkpoint
 
 
+@torch.no_grad()
 def inference_speed(model, in_shape, device, batch_size: int = 64, repeats: int = 5):
     """Median single-image latency (ms) and median batched throughput (images/s)."""
     model.eval()
