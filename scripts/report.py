@@ -5,11 +5,13 @@ import pandas as pd
 
 from cnnlab.logs import log_to
 from cnnlab.report import build_context, render
+from cnnlab.report_tables import read_per_class
 
 with log_to(snakemake.log[0]):
     p = snakemake.params
     data = [json.load(open(path)) for path in snakemake.input.data]
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
-                            p.scale, data, pd.read_csv(snakemake.input.verification))
+                            p.scale, data, pd.read_csv(snakemake.input.verification),
+                            read_per_class(snakemake.input.per_class))
     render(context, p.templates, snakemake.output.md, snakemake.output.html,
            snakemake.input.figures, standalone_path=snakemake.output.standalone)

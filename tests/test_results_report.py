@@ -1,3 +1,4 @@
+import json
 import math
 
 import pandas as pd
@@ -21,12 +22,16 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
             rows.append({"study": "s", "dataset": "mnist", "variant": variant,
                          "label": (labels or {}).get(variant, variant), "model": "mlp",
                          "args": "{}", "receptive_fields": "",
+                         "training": json.dumps({"lr": 0.1, "batch_size": 32, "epochs": 1,
+                                                 "grad_clip": None}),
                          "seed": seed, "parameters": 1000, "train_acc": min(1.0, acc + 0.01),
                          "test_acc": acc, "train_loss": 0.1, "test_loss": 0.2,
                          "gap_acc": min(1.0, acc + 0.01) - acc, "gap_loss": 0.1,
                          "train_seconds": 2.0, "latency_ms": 0.5, "throughput": 900.0,
                          "epochs_completed": 1, "diverged": False, "diverged_epoch": None,
                          "max_loss_spike": 0.1, "grad_norm_log_var": 0.01,
+                         "grad_norm_init": 1.0, "grad_ratio_init": 0.5,
+                         "grad_ratio_train": 0.5,
                          "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
                          "synthetic": True, "device": "cpu", "device_name": "test CPU",
                          "precision": "fp32",

@@ -54,6 +54,15 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))
     assert steps_csv["loss"].iloc[0] > steps_csv["loss"].iloc[-1]  # it learned
 
+    # The learning curve: evenly spaced points to the last step, the fixed curve test
+    # images evaluated at each, and the train loss of the batches in between.
+    curve = pd.read_csv(tmp_path / "curve.csv")
+    total = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
+    assert len(curve) == spec["training"]["curve_points"] and curve["step"].iloc[-1] == total
+    assert curve["epoch"].iloc[-1] == len(history) and curve["step"].is_monotonic_increasing
+    assert curve["test_acc"].iloc[-1] > curve["test_acc"].iloc[0]
+    assert curve["train_loss"].iloc[-1] < curve["train_loss"].iloc[0]
+
     grads = pd.read_csv(tmp_path / "grad_norms.csv")
     steps = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
     assert set(grads["step"]) == set(range(0, steps, spec["training"]["grad_log_every"]))

@@ -68,3 +68,24 @@ def receptive_fields(model: nn.Module) -> list[FieldStep]:
         jump *= s
         steps.append(FieldStep(name, k, s, rf, jump))
     return steps
+
+
+def describe(model: nn.Module) -> str:
+    """A model's layers in one line: convolutions on the main path (shortcut projections
+    left out) with their kernel sizes and the channel widths in order of appearance
+    (widths solved from a parameter budget show here), normalization, linear layers."""
+    convs = [m for name, m in model.named_modules()
+             if isinstance(m, nn.Conv2d) and "shortcut" not in name.split(".")]
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    parts = []
+    if convs:
+        kernels = sorted({f"{m.kernel_size[0]}x{m.kernel_size[1]}" for m in convs})
+        widths = list(dict.fromkeys(m.out_channels for m in convs))
+        parts.append(f"{len(convs)} conv ({', '.join(kernels)}; widths "
+                     f"{', '.join(map(str, widths))})")
+    if any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        parts.append("batch norm")
+    if any("shortcut" in name.split(".") for name, _ in model.named_modules()):
+        parts.append("shortcuts")
+    parts.append(f"{len(linears)} linear ({', '.join(str(m.out_features) for m in linears)})")
+    return "; ".join(parts)

@@ -26,9 +26,11 @@ PROBE_SEED = "the first seed"  # probes look inside one model per variant: the f
 
 KINDS: dict[str, FigureKind] = {
     "learning_curves": FigureKind(
-        "study", "history.csv",
-        "Learning curves: train (solid) and test (dashed) loss and accuracy per epoch, one "
-        "colour per model variant; bands show the spread over seeds."),
+        "study", "curve.csv",
+        "Learning curves: train (solid: the batches since the previous point) and test "
+        "(dashed: a fixed subset of the test images) loss and accuracy at evenly spaced "
+        "points of each run, one row per dataset on its own epoch axis, one colour per "
+        "model variant; bands show the spread over seeds."),
     "comparison": FigureKind(
         "study", "metrics.json",
         "Test accuracy against parameter count and training time (one point per run), and "

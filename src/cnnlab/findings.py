@@ -178,9 +178,11 @@ def dataset_findings(table: pd.DataFrame) -> list[str]:
     return [f for f in found if f]
 
 
-def conclusions(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
+def conclusions(stats: pd.DataFrame, titles: dict[str, str],
+                across_datasets: bool = True) -> list[str]:
     """One line per study and dataset: the best variant and its lead over the worst, so
-    the report closes with what each comparison came to."""
+    the report closes with what each comparison came to; then (``across_datasets``) how
+    the CNN-over-MLP gap differs between datasets."""
     lines = []
     for (study, dataset), table in stats.groupby(["study", "dataset"], sort=False):
         ok = table[table["n"] > 0].sort_values("test_acc_mean", ascending=False)
@@ -194,7 +196,8 @@ def conclusions(stats: pd.DataFrame, titles: dict[str, str]) -> list[str]:
                      f"above {worst['label']} ({pct(worst['test_acc_mean'])}); the lead over "
                      f"the runner-up {ok.iloc[1]['label']}: {compare(best, ok.iloc[1])}")
         lines.append(text + ".")
-    lines += mlp_gap_across_datasets(stats, titles)
+    if across_datasets:
+        lines += mlp_gap_across_datasets(stats, titles)
     return lines
 
 

@@ -24,9 +24,11 @@ def _save(fig, path) -> None:
 
 
 def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
-    """``histories``: history.csv rows with ``dataset``, ``label`` and ``seed`` columns.
-    One row of panels per dataset (loss, accuracy); solid train, dashed test; the band is
-    the spread over seeds."""
+    """``histories``: curve.csv (or history.csv) rows with ``dataset``, ``label`` and ``seed``
+    columns; ``epoch`` may be fractional.
+    One row of panels per dataset (loss, accuracy), each dataset on its own epoch axis
+    (datasets train for different numbers of epochs); solid train, dashed test; the band
+    is the spread over seeds."""
     long = histories.melt(id_vars=["dataset", "label", "seed", "epoch"],
                           value_vars=["train_loss", "test_loss", "train_acc", "test_acc"])
     long[["split", "measure"]] = long["variable"].str.split("_", n=1, expand=True)
@@ -34,7 +36,7 @@ def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
     grid = sns.relplot(data=long, x="epoch", y="value", hue="label", style="split",
                        row="dataset", col="measure", kind="line", errorbar="sd",
                        style_order=["train", "test"], markers=True, dashes=True,
-                       facet_kws={"sharey": False}, height=3.0, aspect=1.4)
+                       facet_kws={"sharey": False, "sharex": "row"}, height=3.0, aspect=1.4)
     grid.set_titles("{row_name} - {col_name}")
     grid.set_axis_labels("epoch", "")
     if title:

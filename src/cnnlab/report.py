@@ -5,6 +5,7 @@ error instead of an empty cell; the HTML environment autoescapes everything it p
 from __future__ import annotations
 
 import base64
+import json
 import math
 import shutil
 from datetime import datetime, timezone
@@ -13,9 +14,11 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from cnnlab import findings
+from cnnlab import findings, questions
+from cnnlab.answer import Answer
 from cnnlab.figure_kinds import KINDS
 from cnnlab.provenance import git_commit, library_versions
+from cnnlab.report_tables import architecture_rows, per_class_rows, read_per_class, recipe_text
 from cnnlab.results import over_seeds
 
 
@@ -63,19 +66,25 @@ def verification_rows(table: pd.DataFrame | None) -> list[dict]:
 
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
                   scale: str, data: list[dict],
-                  verification: pd.DataFrame | None = None) -> dict:
+                  verification: pd.DataFrame | None = None,
+                  per_class: pd.DataFrame | None = None) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
     as from ``config.figure_names``; ``data``: the prepared datasets' provenance records
     (``datasets.prepare``); ``verification``: the custom layers' check
-    (``verification.verify_layers``)."""
+    (``verification.verify_layers``); ``per_class``: the runs' per-class accuracies
+    (``report_tables.read_per_class``)."""
     stats = over_seeds(summary)
-    sections = []
+    titles = {k: v.get("title", k) for k, v in studies.items()}
+    per_class = per_class if per_class is not None else read_per_class([])
+    sections, headlines = [], []
     for study, sdef in studies.items():
-        datasets = []
+        datasets, answered = [], []
         for ds in sdef["datasets"]:
             table = stats[(stats["study"] == study) & (stats["dataset"] == ds)]
             runs = summary[(summary["study"] == study) & (summary["dataset"] == ds)]
             first = runs.iloc[0]
+            answered += questions.answers(table, ds)
+            classes, class_rows = per_class_rows(per_class, table)
             datasets.append({
                 "name": ds,
                 "rows": table_rows(table),
@@ -84,6 +93,9 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                           f"peak learning rate {first['lr']:g}, "
                           f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
                           f" training images{' (synthetic)' if first['synthetic'] else ''}"),
+                "recipe": recipe_text(json.loads(first["training"])),
+                "architecture": architecture_rows(table, ds),
+                "classes": classes, "per_class": class_rows,
                 "figures": [
                     {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
                     for name, fig in figures.items()
@@ -94,9 +106,16 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     for _, r in table.iterrows() if r["receptive_fields"]]
                 if "receptive_field" in sdef.get("probes", []) else [],
             })
+        gap = findings.mlp_gap_across_datasets(stats[stats["study"] == study], titles)
+        if gap:
+            answered.append(Answer("Why does the CNN's advantage differ between datasets?",
+                                   gap, gap[0].split(": ", 1)[-1]))
+        headlines += [f"{titles[study]}: {a.headline}" for a in answered]
         sections.append({
             "name": study, "title": sdef.get("title", study),
             "description": sdef.get("description", ""), "datasets": datasets,
+            "conclusions": [{"question": a.question, "sentences": a.sentences}
+                            for a in answered],
             "figures": [
                 {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
                 for name, fig in figures.items()
@@ -108,8 +127,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
     return {
         "sections": sections,
         "verification": verification_rows(verification),
-        "conclusions": findings.conclusions(
-            stats, {k: v.get("title", k) for k, v in studies.items()}),
+        # The overall summary: each question's headline, then each study's best variant.
+        "summary": headlines + findings.conclusions(stats, titles, across_datasets=False),
         "provenance": {
             "scale": scale,
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

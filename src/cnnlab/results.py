@@ -40,6 +40,8 @@ def summary_row(metrics: dict) -> dict:
     spec = metrics["spec"]
     row = {k: spec[k] for k in RUN_KEYS}
     row["args"] = json.dumps(spec["model_args"], sort_keys=True)
+    # The whole training recipe (the report's recipe columns; questions about clipping).
+    row["training"] = json.dumps(spec["training"], sort_keys=True)
     # A sweep point: its base variant and the swept values (empty for other variants).
     sweep = spec.get("sweep")
     row["sweep_base"] = sweep["base_label"] if sweep else ""
@@ -84,7 +86,8 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     order; for test accuracy also the half-width of its 95% confidence interval
     (``test_acc_ci``) and the per-seed values (``test_acc_values``, for tests between
     variants). Diverged runs are counted in ``diverged`` and left out of the means."""
-    keys = ["study", "dataset", "variant", "label", "model", "args", "receptive_fields"]
+    keys = ["study", "dataset", "variant", "label", "model", "args", "training",
+            "receptive_fields"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
     summary = summary.fillna({"receptive_fields": ""})
     ok = summary[~summary["diverged"].astype(bool)]

@@ -1,5 +1,5 @@
 """The files a finished run leaves in its folder, and the final metrics computed for them:
-``history.csv``, ``grad_norms.csv``, ``steps.csv``, ``confusion.csv``, ``per_class.csv``,
+``history.csv``, ``curve.csv``, ``grad_norms.csv``, ``steps.csv``, ``confusion.csv``, ``per_class.csv``,
 ``model.pt`` and, written last, ``metrics.json``."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cnnlab.files import atomic_path
 from cnnlab.models import count_parameters
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
+CURVE_COLUMNS = ["step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
 FINAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
@@ -82,6 +83,7 @@ def write_run_files(trainer, out_dir: Path, threads: int) -> dict:
         out_dir / "grad_norms.csv", index=False)
     pd.DataFrame(st.steps, columns=["step", "epoch", "loss", "grad_norm"]).to_csv(
         out_dir / "steps.csv", index=False)
+    pd.DataFrame(st.curve, columns=CURVE_COLUMNS).to_csv(out_dir / "curve.csv", index=False)
     # Confusion matrix and per-class accuracy from the predictions the last epoch made
     # (a diverged run predicted nothing: its matrix is all zeros, its accuracies NaN).
     n = len(rd.classes)

@@ -15,13 +15,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from cnnlab import run_files
-from cnnlab.batches import Batches, channel_stats
-from cnnlab.datasets import Prepared, subset_indices
+from cnnlab.datasets import Prepared
 from cnnlab.device import autocast_dtype, configure_threads, select_device
 from cnnlab.evaluation import predict
 from cnnlab.models import build_model, count_parameters
 from cnnlab.optimization import make_optimizer, make_scheduler
 from cnnlab.resume import StopOnSignal, load_resume, save_resume
+from cnnlab.run_data import RunData, load_run_data
 
 
 def layer_grad_norms(model) -> dict[str, torch.Tensor]:
@@ -32,46 +32,14 @@ def layer_grad_norms(model) -> dict[str, torch.Tensor]:
 
 
 @dataclass
-class RunData:
-    """The run's train and test subsets as batch iterators, plus what the model needs."""
-    train: Batches
-    train_eval: Batches
-    test: Batches
-    in_shape: tuple[int, int, int]
-    classes: list[str]
-    mean: torch.Tensor
-    std: torch.Tensor
-
-
-def load_run_data(data: Prepared, spec: dict, device, generator) -> RunData:
-    t, d = spec["training"], spec["data"]
-    tr = subset_indices(data.train_labels, d["train_size"])
-    te = subset_indices(data.test_labels, d["test_size"])
-    train_images, train_labels = data.train_images[tr], data.train_labels[tr]
-    mean, std = channel_stats(train_images)
-    ev = subset_indices(train_labels, len(te), seed=1)
-    common = dict(device=device, mean=mean, std=std)
-    return RunData(
-        train=Batches(train_images, train_labels, t["batch_size"], shuffle=True,
-                      augment=t["augment"], generator=generator, drop_last=True, **common),
-        # Train accuracy for the overfitting gap, on as many training images as the test
-        # set has: an unbiased estimate at a fraction of a full pass over the data.
-        train_eval=Batches(train_images[ev], train_labels[ev], t["eval_batch_size"], **common),
-        test=Batches(data.test_images[te], data.test_labels[te], t["eval_batch_size"], **common),
-        in_shape=tuple(train_images.shape[1:]),
-        classes=data.classes,
-        mean=mean,
-        std=std,
-    )
-
-
-@dataclass
 class TrainState:
     """Everything about a run in progress except the tensors of model, optimizer and
     random generators; with those, it is what a resumed run continues from."""
     history: list[dict] = field(default_factory=list)
     grad_norms: list[dict] = field(default_factory=list)
     steps: list[dict] = field(default_factory=list)  # loss and total gradient norm
+    curve: list[dict] = field(default_factory=list)  # learning-curve points (curve.csv)
+    curve_mark: tuple = (0.0, 0, 0)  # loss sum, correct, seen of this epoch at the last point
     diverged_epoch: int | None = None
     seconds: float = 0.0        # training seconds of completed epochs
     epoch: int = 1              # the epoch in progress, 1-based
@@ -103,6 +71,9 @@ class Trainer:
         self.optimizer = make_optimizer(model, self.t)
         self.scheduler = make_scheduler(self.optimizer, self.t, self.t["epochs"] * len(rd.train))
         self.state = TrainState()
+        # The learning curve's points: evenly spaced steps over the whole run.
+        total, points = self.t["epochs"] * len(rd.train), self.t["curve_points"]
+        self.curve_steps = {max(1, round(total * i / points)) for i in range(1, points + 1)}
         self.amp_dtype = autocast_dtype(self.t, rd.train.device)
         # The compiled module shares the model's parameters; evaluation uses the plain one.
         self.forward = torch.compile(model) if self.t.get("compile") else model
@@ -171,6 +142,8 @@ class Trainer:
                 st.seen += len(y)
                 st.step += 1
                 st.batch += 1
+                if st.step in self.curve_steps:
+                    self._curve_point(loss_sum, correct)
                 bar.update()
                 if st.batch % 50 == 0:
                     bar.set_postfix(loss=f"{loss_sum.item() / st.seen:.3f}",
@@ -189,6 +162,21 @@ class Trainer:
             save(self.snapshot())
             self.on_epoch(st)
         return st
+
+    def _curve_point(self, loss_sum, correct) -> None:
+        """A learning-curve point: the fixed curve test images evaluated now, and the train
+        loss and accuracy of the batches since the previous point (of this epoch)."""
+        st = self.state
+        loss_now, correct_now = loss_sum.item(), correct.item()
+        mark_loss, mark_correct, mark_seen = st.curve_mark
+        seen = st.seen - mark_seen
+        test_loss, test_acc, _ = predict(self.model, self.rd.curve, self.amp_dtype)
+        self.model.train()
+        st.curve.append({"step": st.step, "epoch": st.step / len(self.rd.train),
+                         "train_loss": (loss_now - mark_loss) / seen if seen else math.nan,
+                         "train_acc": (correct_now - mark_correct) / seen if seen else math.nan,
+                         "test_loss": test_loss, "test_acc": test_acc})
+        st.curve_mark = (loss_now, correct_now, st.seen)
 
     def _record_step(self, loss) -> None:
         """Every ``grad_log_every`` steps: each layer's gradient norm and the batch loss,
@@ -231,6 +219,7 @@ class Trainer:
         st.epoch += 1
         st.batch = st.seen = st.correct = 0
         st.loss_sum = st.epoch_seconds = 0.0
+        st.curve_mark = (0.0, 0, 0)
         st.order = None
 
 

@@ -9,7 +9,7 @@ localrules:
 
 
 rule run_figure:
-    """Figures drawn from per-run tables (learning curves: history.csv, gradient flow:
+    """Figures drawn from per-run tables (learning curves: curve.csv, gradient flow:
     grad_norms.csv, stability: steps.csv); the plot function has the kind's name."""
     input:
         tables=lambda w: figure_runs(w, w.kind, FIGURE_KINDS[w.kind].drawn_from),
@@ -20,8 +20,8 @@ rule run_figure:
         specs=lambda w: figure_specs(w, w.kind),
         caption=figure_caption,
     wildcard_constraints:
-        kind=kind_pattern(kinds_from("history.csv") + kinds_from("grad_norms.csv")
-                          + kinds_from("steps.csv")),
+        kind=kind_pattern(kinds_from("history.csv") + kinds_from("curve.csv")
+                          + kinds_from("grad_norms.csv") + kinds_from("steps.csv")),
     log:
         "results/logs/figures/{name}_{kind}.log",
     script:

@@ -11,10 +11,12 @@ rule report:
     input:
         summary="results/summary.csv",
         verification="results/verification/custom_layers.csv",
+        per_class=[f"{run}/per_class.csv" for run in RUNS],
         data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],
         templates=[str(TEMPLATES / "report.md.j2"), str(TEMPLATES / "report.html.j2")],
-        code=lib("report", "findings", "results"),
+        code=lib("report", "report_tables", "findings", "questions", "depth_questions",
+                 "answer", "significance", "results"),
     output:
         md="results/report/report.md",
         html="results/report/report.html",

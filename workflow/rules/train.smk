@@ -17,6 +17,7 @@ rule train:
     output:
         model=f"{RUN}/model.pt",
         history=f"{RUN}/history.csv",
+        curve=f"{RUN}/curve.csv",
         grad_norms=f"{RUN}/grad_norms.csv",
         steps=f"{RUN}/steps.csv",
         confusion=f"{RUN}/confusion.csv",

@@ -1,0 +1,181 @@
+"""The questions the studies exist for, each answered from the per-variant table
+(``results.over_seeds``) of one study and dataset, or said to be unanswerable and why.
+
+A question is asked only where the table holds what it needs, recognized from the models
+and their arguments, not from variant names: a fully connected and a convolutional model
+(CNN vs MLP), ``kernel_cnn`` variants (kernel size), ``deep_cnn`` variants (depth, residual
+connections, normalization, clipping), ``attention_cnn`` twins that differ only in
+``implementation`` (custom layers vs built-in operations) or in one custom layer
+(ablation), and ``resnet`` variants (block type). Depth has its own module
+(``depth_questions``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cnnlab.answer import Answer, with_settings
+from cnnlab.depth_questions import depth
+from cnnlab.findings import compare, conv_over_mlp, measured, pct
+from cnnlab.significance import welch
+
+LAYER_SWITCHES = ("gate", "swish", "squeeze_excite", "gem")
+LAYER_NAMES = {"gate": "gated convolutions", "swish": "Swish-beta",
+               "squeeze_excite": "squeeze-and-excitation", "gem": "GeM pooling"}
+SAME_RUN = 0.01  # custom vs built-in twins: per-seed accuracies this close count as equal
+
+
+# --------------------------------------------------------------------------- task 1
+
+
+def cnn_vs_mlp(table: pd.DataFrame, dataset: str) -> list[Answer]:
+    found = conv_over_mlp(table)
+    if found is None:
+        return []
+    gap, sentence = found
+    return [Answer(f"Does a CNN beat a fully connected network on {dataset}?", [sentence],
+                   f"{dataset}: the best CNN is {gap:+.2f} points against the best MLP.")]
+
+
+# --------------------------------------------------------------------------- task 2a
+
+
+def kernel_tradeoff(table: pd.DataFrame) -> list[Answer]:
+    """Among ``kernel_cnn`` variants: the most accurate, and the cheapest one whose
+    accuracy is not resolvably below it (the trade-off)."""
+    ok = measured(table[table["model"] == "kernel_cnn"])
+    if ok is None:
+        return []
+    q = "Which kernel size is the best trade-off between accuracy and cost?"
+    best = ok.loc[ok["test_acc_mean"].idxmax()]
+    tied = [r for _, r in ok.iterrows() if r["label"] == best["label"]
+            or not _resolved_below(r, best)]
+    cheap = min(tied, key=lambda r: r["train_seconds_mean"])
+    lines = [f"{best['label']} is the most accurate ({pct(best['test_acc_mean'])}, "
+             f"{int(best['parameters_mean']):,} parameters, "
+             f"{best['train_seconds_mean']:.1f} s of training)."]
+    if cheap["label"] == best["label"]:
+        head = f"{best['label']} is both the most accurate and the cheapest of the tied kernels."
+        lines.append(f"No cheaper kernel came within reach: every faster variant is "
+                     f"resolvably less accurate. {head}")
+    else:
+        head = (f"{cheap['label']} is the best trade-off: not resolvably below "
+                f"{best['label']} and {best['train_seconds_mean'] / cheap['train_seconds_mean']:.2f}x"
+                f" faster to train.")
+        lines.append(f"{cheap['label']} ({pct(cheap['test_acc_mean'])}, "
+                     f"{cheap['train_seconds_mean']:.1f} s) is not resolvably below it "
+                     f"({compare(cheap, best)}) and trains "
+                     f"{best['train_seconds_mean'] / cheap['train_seconds_mean']:.2f}x faster: "
+                     f"the best trade-off at this parameter budget.")
+    return [Answer(q, lines, head)]
+
+
+def _resolved_below(row, best) -> bool:
+    test = welch(row["test_acc_values"], best["test_acc_values"])
+    return test.resolved and test.diff < 0
+
+
+# --------------------------------------------------------------------------- task 3
+
+
+def _attention(table: pd.DataFrame) -> pd.DataFrame:
+    ok = with_settings(table[table["model"] == "attention_cnn"])
+    return ok.assign(impl=ok["a"].map(lambda a: a.get("implementation", "custom")),
+                     on=ok["a"].map(lambda a: tuple(s for s in LAYER_SWITCHES
+                                                    if a.get(s, True))))
+
+
+def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
+    """Each reference-implementation variant against its custom twin (same arguments but
+    ``implementation``): same initial weights and seeds, so per-seed results should match."""
+    att = _attention(table)
+    answers = []
+    for _, ref in att[att["impl"] == "reference"].iterrows():
+        others = {k: v for k, v in ref["a"].items() if k != "implementation"}
+        twin = att[(att["impl"] == "custom")
+                   & att["a"].map(lambda a: {k: v for k, v in a.items()
+                                             if k != "implementation"} == others)]
+        if twin.empty or ref["n"] == 0 or twin.iloc[0]["n"] == 0:
+            continue
+        cus = twin.iloc[0]
+        pairs = list(zip(cus["test_acc_values"], ref["test_acc_values"]))
+        worst = max(abs(a - b) for a, b in pairs)
+        equal = worst <= SAME_RUN
+        line = (f"{cus['label']} against {ref['label']}, same initial weights and data order "
+                f"per seed: test accuracy {pct(cus['test_acc_mean'])} vs "
+                f"{pct(ref['test_acc_mean'])}; the largest per-seed difference is "
+                f"{100 * worst:.2f} points over {len(pairs)} seeds (tolerance "
+                f"{100 * SAME_RUN:.0f} point): {'equal' if equal else 'NOT equal'} within "
+                f"tolerance. Training took {cus['train_seconds_mean']:.1f} s vs "
+                f"{ref['train_seconds_mean']:.1f} s "
+                f"({cus['train_seconds_mean'] / ref['train_seconds_mean']:.2f}x).")
+        answers.append(Answer(
+            "Do the custom autograd layers train like the same math in built-in operations?",
+            [line, "The layer-by-layer check (gradcheck, largest differences) is the table "
+                   "'Custom autograd layers, verified against torch' below."],
+            f"custom layers {'match' if equal else 'do NOT match'} built-in operations end "
+            f"to end (largest per-seed difference {100 * worst:.2f} points)."))
+    return answers
+
+
+def ablation(table: pd.DataFrame) -> list[Answer]:
+    """The baseline (no custom layer) against the baseline plus each single layer."""
+    att = _attention(table)
+    att = att[att["impl"] == "custom"]
+    base = att[att["on"].map(len) == 0]
+    singles = att[att["on"].map(len) == 1]
+    if base.empty or singles.empty or base.iloc[0]["n"] == 0:
+        return []
+    b = base.iloc[0]
+    lines, best = [f"Baseline ({b['label']}): {pct(b['test_acc_mean'])}, "
+                   f"{int(b['parameters_mean']):,} parameters, "
+                   f"{b['train_seconds_mean']:.1f} s."], None
+    for _, r in singles.iterrows():
+        if r["n"] == 0:
+            lines.append(f"+ {LAYER_NAMES[r['on'][0]]}: every run diverged.")
+            continue
+        gain = 100 * (r["test_acc_mean"] - b["test_acc_mean"])
+        lines.append(f"+ {LAYER_NAMES[r['on'][0]]}: {gain:+.2f} points "
+                     f"({compare(r, b)}), {int(r['parameters_mean'] - b['parameters_mean']):+,} "
+                     f"parameters, {r['train_seconds_mean'] / b['train_seconds_mean']:.2f}x the "
+                     f"training time.")
+        if best is None or gain > best[1]:
+            best = (LAYER_NAMES[r["on"][0]], gain, welch(r["test_acc_values"],
+                                                         b["test_acc_values"]).resolved)
+    head = (f"ablation: {best[0]} adds most, {best[1]:+.2f} points "
+            f"({'resolved' if best[2] else 'not resolved'})." if best else "ablation: no layer measured.")
+    return [Answer("What does each custom layer add to a plain baseline?", lines, head)]
+
+
+def residual_blocks(table: pd.DataFrame) -> list[Answer]:
+    ok = with_settings(table[table["model"] == "resnet"])
+    ok = measured(ok)
+    if ok is None:
+        return []
+    per_param = ok["test_acc_mean"] / ok["parameters_mean"]
+    best = ok.loc[ok["test_acc_mean"].idxmax()]
+    lean = ok.loc[per_param.idxmax()]
+    calm = ok.loc[ok["grad_norm_log_var_mean"].idxmin()]
+    lines = [f"{r['label']}: {pct(r['test_acc_mean'])} with {int(r['parameters_mean']):,} "
+             f"parameters ({1e5 * r['test_acc_mean'] / r['parameters_mean']:.2f} points per "
+             f"1,000 parameters), variance of log10 gradient norm "
+             f"{r['grad_norm_log_var_mean']:.4f}, largest loss spike "
+             f"{r['max_loss_spike_mean']:.3f}." for _, r in ok.iterrows()]
+    second = ok.drop(best.name).sort_values("test_acc_mean").iloc[-1] if len(ok) > 1 else None
+    if second is not None:
+        lines.append(f"Most accurate: {best['label']}; against {second['label']}: "
+                     f"{compare(best, second)}. Most accuracy per parameter: {lean['label']}. "
+                     f"Steadiest gradients: {calm['label']}.")
+    return [Answer("Which residual block gives the best accuracy per parameter and the most "
+                   "stable training?", lines,
+                   f"blocks: {best['label']} most accurate, {lean['label']} most accurate per "
+                   f"parameter, {calm['label']} steadiest.")]
+
+
+# --------------------------------------------------------------------------- all
+
+
+def answers(table: pd.DataFrame, dataset: str) -> list[Answer]:
+    """Every question this study's table can answer for ``dataset``."""
+    return [*cnn_vs_mlp(table, dataset), *kernel_tradeoff(table), *depth(table, dataset),
+            *custom_equivalence(table), *ablation(table), *residual_blocks(table)]

@@ -1,0 +1,76 @@
+"""The report's descriptive tables, computed from the runs' specs and files: each variant's
+architecture (its layers, built on the meta device, so budget-solved widths show) and
+where its recipe differs from the dataset's, the common training recipe, and per-class
+test accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from cnnlab.architecture import describe
+from cnnlab.datasets import DATASETS
+from cnnlab.models import build_model
+
+RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule",
+               "augment", "label_smoothing", "grad_clip", "epochs", "precision")
+
+
+def recipe_text(training: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {training[k]}" for k in RECIPE_KEYS
+                     if k in training)
+
+
+def architecture_rows(table: pd.DataFrame, dataset: str) -> list[dict]:
+    """Per variant: model, arguments, layers, and the recipe settings that differ from the
+    first variant's (the dataset's common recipe)."""
+    info = DATASETS[dataset]
+    common = json.loads(table.iloc[0]["training"]) if len(table) else {}
+    rows = []
+    for _, r in table.iterrows():
+        args, training = json.loads(r["args"]), json.loads(r["training"])
+        with torch.device("meta"):
+            model = build_model(r["model"], info.shape, len(info.classes), **args)
+        differs = {k: v for k, v in training.items()
+                   if k in RECIPE_KEYS and common.get(k) != v}
+        rows.append({"label": r["label"], "model": r["model"],
+                     "args": ", ".join(f"{k}={v}" for k, v in args.items()) or "defaults",
+                     "layers": describe(model),
+                     "recipe": recipe_text(differs) or "common"})
+    return rows
+
+
+def read_per_class(paths: list) -> pd.DataFrame:
+    """``per_class.csv`` files of runs (``.../runs/<study>/<dataset>/<variant>/seed<n>/``)
+    as one table with study, dataset and variant columns."""
+    frames = []
+    for p in map(Path, paths):
+        study, dataset, variant = p.parts[-5:-2]
+        frames.append(pd.read_csv(p).assign(study=study, dataset=dataset, variant=variant))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["study", "dataset", "variant", "class", "accuracy"])
+
+
+def per_class_rows(per_class: pd.DataFrame, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """Mean per-class test accuracy (percent) over seeds, one row per variant of ``table``
+    (a study's dataset), in its order; classes as columns, with the hardest class named."""
+    if per_class.empty or table.empty:
+        return [], []
+    first = table.iloc[0]
+    here = per_class[(per_class["study"] == first["study"])
+                     & (per_class["dataset"] == first["dataset"])]
+    means = here.groupby(["variant", "class"], sort=False)["accuracy"].mean().unstack()
+    classes = list(dict.fromkeys(here["class"].astype(str)))
+    means.columns = means.columns.astype(str)
+    rows = []
+    for _, r in table.iterrows():
+        if r["variant"] not in means.index:
+            continue
+        acc = means.loc[r["variant"], classes]
+        rows.append({"label": r["label"],
+                     "values": ["n/a" if pd.isna(a) else f"{100 * a:.1f}" for a in acc],
+                     "hardest": str(acc.idxmin()) if acc.notna().any() else "n/a"})
+    return classes, rows

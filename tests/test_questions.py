@@ -1,0 +1,141 @@
+"""The report's per-task questions, answered from per-variant tables built here from
+chosen numbers: each test checks that the answer follows the numbers (and flips with them)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from cnnlab import questions
+from cnnlab.architecture import describe
+from cnnlab.depth_questions import depth
+from cnnlab.models import build_model
+from cnnlab.report_tables import architecture_rows, per_class_rows
+from cnnlab.results import over_seeds
+from test_results_report import summary_frame
+
+
+def variants(spec: dict[str, tuple[str, dict, list[float]]], **columns) -> pd.DataFrame:
+    """name -> (model, args, test accuracies per seed); extra per-variant columns as
+    name -> value dicts (e.g. grad_ratio_init, training)."""
+    frame = summary_frame({name: accs for name, (_, _, accs) in spec.items()})
+    frame["dataset"] = "cifar10"
+    for name, (model, args, _) in spec.items():
+        here = frame["variant"] == name
+        frame.loc[here, "model"] = model
+        frame.loc[here, "args"] = json.dumps(args, sort_keys=True)
+        for column, values in columns.items():
+            if name in values:
+                frame.loc[here, column] = values[name]
+    return over_seeds(frame)
+
+
+def test_depth_says_where_gradients_vanished_and_which_networks_trained():
+    table = variants(
+        {"p2": ("deep_cnn", {"depth": 2, "norm": False}, [0.30, 0.32, 0.31]),
+         "p32": ("deep_cnn", {"depth": 32, "norm": False}, [0.10, 0.10, 0.10]),
+         "r32": ("deep_cnn", {"depth": 32, "norm": False, "residual": True}, [0.25, 0.27, 0.26]),
+         "b32": ("deep_cnn", {"depth": 32, "norm": True}, [0.28, 0.29, 0.30])},
+        grad_ratio_init={"p2": 0.8, "p32": 2e-13, "r32": 0.1, "b32": 0.5})
+    [answer] = depth(table, "cifar10")
+    two, thirty_two = answer.sentences
+    assert two.startswith("2 layers. Plain, no normalization: the first layer's gradient is "
+                          "8.0e-01 times the last layer's at initialization (not vanished")
+    assert "trained (one-sided t-test against chance (10%) p = " in two
+    assert "2.0e-13 times" in thirty_two and "(vanished: threshold 0.01)" in thirty_two
+    assert "did not train beyond chance (n = 3 seeds, no spread to test" in thirty_two
+    assert "Residual twin: ratio 1.0e-01, 26.00%, +16.00 points" in thirty_two
+    assert "With batch norm: ratio 5.0e-01, 29.00%, +19.00 points" in thirty_two
+    assert answer.headline == ("2 layers: plain trained; 32 layers: plain at chance, "
+                               "residual trained.")
+
+
+def test_clipping_is_compared_with_its_unclipped_twin():
+    args = {"depth": 16, "norm": False, "residual": True, "init": "he"}
+    table = variants(
+        {"explode": ("deep_cnn", args, [0.10, 0.11, 0.10]),
+         "clip": ("deep_cnn", args, [0.20, 0.21, 0.19])},
+        training={"clip": json.dumps({"lr": 0.1, "batch_size": 32, "epochs": 1,
+                                      "grad_clip": 1.0})},
+        grad_norm_init={"explode": 154.0})
+    [answer] = [a for a in depth(table, "cifar10") if "clipping" in a.question]
+    [line] = answer.sentences
+    assert line.startswith("explode: total gradient norm at initialization 154 ")
+    assert "Clipping the global norm to 1: 20.00%" in line
+    assert "clipping changed test accuracy by +9.67 points (Welch's t-test" in line
+
+
+def test_custom_layers_equal_their_built_in_twin_only_within_tolerance():
+    base = {"channels": [16, 32, 64]}
+    same = variants({"custom": ("attention_cnn", base, [0.50, 0.52, 0.51]),
+                     "reference": ("attention_cnn", {**base, "implementation": "reference"},
+                                   [0.501, 0.52, 0.509])})
+    [answer] = questions.custom_equivalence(same)
+    assert "largest per-seed difference is 0.10 points over 3 seeds" in answer.sentences[0]
+    assert "equal within tolerance" in answer.sentences[0] and "match" in answer.headline
+    apart = variants({"custom": ("attention_cnn", base, [0.50, 0.52, 0.51]),
+                      "reference": ("attention_cnn", {**base, "implementation": "reference"},
+                                    [0.47, 0.52, 0.51])})
+    [answer] = questions.custom_equivalence(apart)
+    assert "NOT equal within tolerance" in answer.sentences[0]
+
+
+def test_ablation_measures_each_layer_against_the_baseline():
+    off = {"gate": False, "swish": False, "squeeze_excite": False, "gem": False}
+    table = variants({"baseline": ("attention_cnn", off, [0.50, 0.51, 0.52]),
+                      "gate_only": ("attention_cnn", {**off, "gate": True}, [0.50, 0.52, 0.51]),
+                      "se_only": ("attention_cnn", {**off, "squeeze_excite": True},
+                                  [0.60, 0.61, 0.62])})
+    [answer] = questions.ablation(table)
+    assert answer.sentences[1].startswith("+ gated convolutions: +0.00 points")
+    assert answer.sentences[2].startswith("+ squeeze-and-excitation: +10.00 points")
+    assert answer.headline == "ablation: squeeze-and-excitation adds most, +10.00 points (resolved)."
+
+
+def test_kernel_trade_off_prefers_a_cheaper_kernel_that_is_not_resolvably_worse():
+    table = variants({"k3": ("kernel_cnn", {"kernel_size": 3}, [0.60, 0.62, 0.61]),
+                      "k7": ("kernel_cnn", {"kernel_size": 7}, [0.61, 0.62, 0.62])},
+                     train_seconds={"k3": 10.0, "k7": 30.0})
+    [answer] = questions.kernel_tradeoff(table)
+    assert answer.headline.startswith("k3 is the best trade-off: not resolvably below k7 and 3.00x")
+    far = variants({"k3": ("kernel_cnn", {"kernel_size": 3}, [0.50, 0.51, 0.52]),
+                    "k7": ("kernel_cnn", {"kernel_size": 7}, [0.61, 0.62, 0.62])},
+                   train_seconds={"k3": 10.0, "k7": 30.0})
+    [answer] = questions.kernel_tradeoff(far)
+    assert answer.headline.startswith("k7 is both the most accurate")
+
+
+def test_architecture_rows_show_budget_solved_widths_and_recipe_differences():
+    table = variants({"k3": ("kernel_cnn", {"kernel_size": 3, "budget": 60000}, [0.6]),
+                      "k5": ("kernel_cnn", {"kernel_size": 5, "budget": 60000}, [0.6])},
+                     training={"k5": json.dumps({"lr": 0.1, "batch_size": 32, "epochs": 1,
+                                                 "grad_clip": 1.0})})
+    rows = architecture_rows(table, "cifar10")
+    model = build_model("kernel_cnn", (3, 32, 32), 10, kernel_size=5, budget=60000)
+    widths = [m.out_channels for m in model.modules() if isinstance(m, torch_conv())]
+    assert rows[1]["layers"] == describe(model)
+    assert f"widths {', '.join(map(str, widths))}" in rows[1]["layers"]
+    assert rows[0]["recipe"] == "common" and rows[1]["recipe"] == "grad clip 1.0"
+
+
+def torch_conv():
+    from torch import nn
+    return nn.Conv2d
+
+
+def test_per_class_rows_average_seeds_and_name_the_hardest_class():
+    table = variants({"a": ("mlp", {}, [0.5, 0.5])})
+    per_class = pd.DataFrame([
+        {"study": "s", "dataset": "cifar10", "variant": "a", "class": c, "accuracy": acc}
+        for c, acc in [("cat", 0.2), ("dog", 0.6), ("cat", 0.4), ("dog", 0.8)]])
+    classes, rows = per_class_rows(per_class, table)
+    assert classes == ["cat", "dog"]
+    assert rows == [{"label": "a", "values": ["30.0", "70.0"], "hardest": "cat"}]
+
+
+@pytest.mark.parametrize("model,args", [("deep_cnn", {"depth": 4, "norm": False}),
+                                        ("attention_cnn", {"gate": False, "gem": False})])
+def test_describe_counts_the_main_path(model, args):
+    text = describe(build_model(model, (3, 32, 32), 10, **args))
+    assert text.startswith("4 conv (3x3;" if model == "deep_cnn" else "3 conv (3x3;")
+    assert ("batch norm" in text) == (model == "attention_cnn")
