@@ -29,7 +29,7 @@ from cnnlab.device import configure_threads, cpu_bf16_units  # noqa: E402
 
 # (study, dataset, variant): the models that take most of the quick report's time.
 CASES = [("task1", "cifar10", "resnet"), ("task2_kernel", "cifar10", "k3"),
-         ("task2_depth", "cifar10", "plain8"), ("task3", "cifar10", "custom_layers"),
+         ("task2_depth", "cifar10", "plain_bn-depth8"), ("task3", "cifar10", "custom"),
          ("task3", "cifar10", "wide"), ("task1", "mnist", "cnn")]
 
 

@@ -31,6 +31,8 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     assert {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(history)
     # The last epoch's test accuracy is the final one: same model, same test subset.
     assert history["test_acc"].iloc[-1] == pytest.approx(metrics["test_acc"])
+    # The whole test subset is evaluated after the last epoch only (curve.csv has the rest).
+    assert history["test_acc"].iloc[:-1].isna().all()
     assert metrics["test_acc"] > 0.5  # synthetic classes are learnable; chance is 0.1
     assert metrics["train_seconds"] == pytest.approx(history["seconds"].sum())
 

@@ -50,7 +50,7 @@ def report_rows(md: str, title: str, dataset: str) -> dict[str, list[str]]:
     study = md.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
     section = study.split(f"### {dataset}\n", 1)[1].split("\n### ", 1)[0]
     # The results table: the lines after its header and separator, up to the blank line.
-    table = section.split("| variant | model |", 1)[1].split("\n\n", 1)[0]
+    table = section.split("| variant | model | parameters |", 1)[1].split("\n\n", 1)[0]
     rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
     return {cells[0].strip(): [c.strip() for c in cells] for cells in rows}
 
@@ -80,6 +80,36 @@ def test_report_tables_hold_the_runs_numbers(built):
     assert (built / "results/runs/task1/mnist/cnn/seed0/confusion.csv").exists()
 
 
+def test_report_answers_each_study_s_questions(built):
+    """Every study ends with its questions answered from the numbers; the summary
+    repeats each answer's headline; latency comes from the isolated latency job."""
+    md = (built / "results/report/report.md").read_text()
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for study, question in [
+            ("task1", "Does a CNN beat a fully connected network on mnist?"),
+            ("task1", "Why does the CNN's advantage differ between datasets?"),
+            ("task2_kernel", "Which kernel size is the best trade-off between accuracy and cost?"),
+            ("task2_depth", "Do gradients vanish with depth, does the plain network still train"),
+            ("task2_depth", "Does gradient clipping help where gradients explode?"),
+            ("task3", "Do the custom autograd layers train like the same math in built-in"),
+            ("task3", "What does each custom layer add to a plain baseline?"),
+            ("task3", "Which residual block gives the best accuracy per parameter")]:
+        title = config["studies"][study]["title"]
+        section = md.split(f"### Conclusions: {title}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"**{question}" in section, (study, question)
+    summary = md.split("\n## Summary\n", 1)[1].split("\n## ", 1)[0]
+    assert "Task 2b: depth, plain and residual: 2 layers: plain " in summary
+    for depth in (2, 4, 8, 16, 32):
+        assert f"- {depth} layers. Plain, no normalization: the first layer's gradient is " in md
+    # Inference speed: one row per variant, from its own job; the summary carries it.
+    latency = pd.read_csv(built / "results/latency.csv")
+    summary_csv = pd.read_csv(built / "results/summary.csv")
+    assert len(latency) == summary_csv[["study", "dataset", "variant"]].drop_duplicates().shape[0]
+    assert (latency["latency_ms"] > 0).all()
+    merged = summary_csv.merge(latency, on=["study", "dataset", "variant"], suffixes=("", "_job"))
+    assert (merged["latency_ms"] == merged["latency_ms_job"]).all()
+
+
 def test_report_shows_the_custom_layer_verification(built):
     """The verification rule's table, as measured, is in the report."""
     table = pd.read_csv(built / "results/verification/custom_layers.csv")
@@ -101,7 +131,7 @@ def test_snakemake_report_is_filed_by_study_and_figure_kind(built, tmp_path):
     page = next(n for n in names if n.endswith("report.html"))
     html = zipfile.ZipFile(archive).read(page).decode()
     assert any(n.endswith("summary.csv") for n in names)
-    assert any(n.endswith("task1_mnist_cnn_confusion.png") for n in names)
+    assert any(n.endswith("task1_mnist_confusion.png") for n in names)
     for category in ("task1", "task2_kernel", "task3", "summary"):
         assert f'"{category}"' in html
     for subcategory in ("learning curves", "confusion", "receptive field"):
@@ -233,8 +263,9 @@ def test_diverged_run_is_reported_and_the_rest_completes(built, tmp_path):
 
 
 def test_a_figure_needs_only_its_own_runs(tmp_path):
-    out = snakemake(tmp_path, "results/figures/task1_mnist_cnn_confusion.png", "-n")
-    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 2, "confusion": 1}
+    out = snakemake(tmp_path, "results/figures/task1_mnist_confusion.png", "-n")
+    # The three MNIST variants of task 1, two seeds each: one figure, a panel per variant.
+    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 6, "confusion": 1}
 
 
 def test_rejected_config_deletes_nothing(built, tmp_path):

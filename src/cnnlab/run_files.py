@@ -25,7 +25,8 @@ FINAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
 
 def write_history(history: list[dict], out_dir: Path) -> None:
-    """One row per finished epoch; rewritten after each, so a running job can be followed."""
+    """One row per finished epoch (test loss and accuracy in the last one only); rewritten
+    after each, so a running job can be followed."""
     with atomic_path(Path(out_dir) / "history.csv") as tmp:
         pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(tmp, index=False)
 

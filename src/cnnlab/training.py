@@ -207,7 +207,13 @@ class Trainer:
             print(f"epoch {st.epoch}: loss is {train_loss}; stopping this run as diverged",
                   file=self.progress)
             return
-        test_loss, test_acc, self.test_preds = predict(self.model, self.rd.test, self.amp_dtype)
+        # The whole test subset is evaluated once, after the last epoch (the final metrics,
+        # confusion matrix and per-class accuracy); the learning curve during training
+        # comes from the fixed curve images (curve.csv). Earlier epochs' rows say NaN.
+        test_loss = test_acc = math.nan
+        if st.epoch == self.t["epochs"]:
+            test_loss, test_acc, self.test_preds = predict(self.model, self.rd.test,
+                                                           self.amp_dtype)
         st.history.append({
             "epoch": st.epoch, "train_loss": train_loss, "train_acc": train_acc,
             "test_loss": test_loss, "test_acc": test_acc,
