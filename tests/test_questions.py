@@ -65,19 +65,22 @@ def test_clipping_is_compared_with_its_unclipped_twin():
     assert "clipping changed test accuracy by +9.67 points (Welch's t-test" in line
 
 
-def test_custom_layers_equal_their_built_in_twin_only_within_tolerance():
+def test_custom_layers_equal_their_built_in_twin_only_within_seed_noise():
     base = {"channels": [16, 32, 64]}
-    same = variants({"custom": ("attention_cnn", base, [0.50, 0.52, 0.51]),
+    # Per-seed differences of up to 2 points, but the means differ by far less than the
+    # seeds do: the implementation matters less than the seed.
+    same = variants({"custom": ("attention_cnn", base, [0.50, 0.54, 0.46]),
                      "reference": ("attention_cnn", {**base, "implementation": "reference"},
-                                   [0.501, 0.52, 0.509])})
+                                   [0.52, 0.53, 0.47])})
     [answer] = questions.custom_equivalence(same)
-    assert "largest per-seed difference is 0.10 points over 3 seeds" in answer.sentences[0]
-    assert "equal within tolerance" in answer.sentences[0] and "match" in answer.headline
-    apart = variants({"custom": ("attention_cnn", base, [0.50, 0.52, 0.51]),
+    assert "equal within the seed-to-seed noise" in answer.sentences[0]
+    assert "Per seed the twins differ by up to 2.00 points over 3 seeds" in answer.sentences[1]
+    assert answer.headline.startswith("custom layers vs built-in operations end to end: equal")
+    apart = variants({"custom": ("attention_cnn", base, [0.50, 0.51, 0.52]),
                       "reference": ("attention_cnn", {**base, "implementation": "reference"},
-                                    [0.47, 0.52, 0.51])})
+                                    [0.45, 0.46, 0.47])})
     [answer] = questions.custom_equivalence(apart)
-    assert "NOT equal within tolerance" in answer.sentences[0]
+    assert "NOT shown equal" in answer.sentences[0] and ": resolved)" in answer.sentences[0]
 
 
 def test_ablation_measures_each_layer_against_the_baseline():
@@ -130,7 +133,7 @@ def test_per_class_rows_average_seeds_and_name_the_hardest_class():
         for c, acc in [("cat", 0.2), ("dog", 0.6), ("cat", 0.4), ("dog", 0.8)]])
     classes, rows = per_class_rows(per_class, table)
     assert classes == ["cat", "dog"]
-    assert rows == [{"label": "a", "values": ["30.0", "70.0"], "hardest": "cat"}]
+    assert rows == [{"label": "a", "accs": ["30.0", "70.0"], "hardest": "cat"}]
 
 
 @pytest.mark.parametrize("model,args", [("deep_cnn", {"depth": 4, "norm": False}),

@@ -12,6 +12,8 @@ connections, normalization, clipping), ``attention_cnn`` twins that differ only 
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from cnnlab.answer import Answer, with_settings
@@ -22,7 +24,6 @@ from cnnlab.significance import welch
 LAYER_SWITCHES = ("gate", "swish", "squeeze_excite", "gem")
 LAYER_NAMES = {"gate": "gated convolutions", "swish": "Swish-beta",
                "squeeze_excite": "squeeze-and-excitation", "gem": "GeM pooling"}
-SAME_RUN = 0.01  # custom vs built-in twins: per-seed accuracies this close count as equal
 
 
 # --------------------------------------------------------------------------- task 1
@@ -87,7 +88,13 @@ def _attention(table: pd.DataFrame) -> pd.DataFrame:
 
 def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
     """Each reference-implementation variant against its custom twin (same arguments but
-    ``implementation``): same initial weights and seeds, so per-seed results should match."""
+    ``implementation``), trained from the same initial weights and data order per seed.
+    The twins are not bit-identical: the hand-written backward passes sum in another order
+    than autograd's, and SGD amplifies float32 rounding differences over hundreds of steps
+    (one implementation run twice with one seed *is* bit-identical). So they are called
+    equal when the implementation matters less than the seed: the difference of the means
+    is not resolved by Welch's test and is smaller than the seed-to-seed standard
+    deviation of either implementation."""
     att = _attention(table)
     answers = []
     for _, ref in att[att["impl"] == "reference"].iterrows():
@@ -98,23 +105,29 @@ def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
         if twin.empty or ref["n"] == 0 or twin.iloc[0]["n"] == 0:
             continue
         cus = twin.iloc[0]
+        test = welch(cus["test_acc_values"], ref["test_acc_values"])
+        spread = max(cus["test_acc_std"], ref["test_acc_std"])
         pairs = list(zip(cus["test_acc_values"], ref["test_acc_values"]))
         worst = max(abs(a - b) for a, b in pairs)
-        equal = worst <= SAME_RUN
-        line = (f"{cus['label']} against {ref['label']}, same initial weights and data order "
-                f"per seed: test accuracy {pct(cus['test_acc_mean'])} vs "
-                f"{pct(ref['test_acc_mean'])}; the largest per-seed difference is "
-                f"{100 * worst:.2f} points over {len(pairs)} seeds (tolerance "
-                f"{100 * SAME_RUN:.0f} point): {'equal' if equal else 'NOT equal'} within "
-                f"tolerance. Training took {cus['train_seconds_mean']:.1f} s vs "
-                f"{ref['train_seconds_mean']:.1f} s "
-                f"({cus['train_seconds_mean'] / ref['train_seconds_mean']:.2f}x).")
+        equal = (not test.resolved and math.isfinite(spread) and abs(test.diff) < spread)
+        verdict = "equal within the seed-to-seed noise" if equal else "NOT shown equal"
+        lines = [
+            f"{cus['label']}: {pct(cus['test_acc_mean'])}; {ref['label']}: "
+            f"{pct(ref['test_acc_mean'])}, from the same initial weights and data order per "
+            f"seed. Difference of the means {100 * test.diff:+.2f} points ({test.describe()}); "
+            f"seed-to-seed standard deviation up to {100 * spread:.2f} points: {verdict} "
+            f"(criterion: not resolved, and smaller than that deviation).",
+            f"Per seed the twins differ by up to {100 * worst:.2f} points over {len(pairs)} "
+            f"seeds: float32 sums in a different order in the hand-written backward passes, "
+            f"which SGD amplifies over the run. Training took {cus['train_seconds_mean']:.1f} s "
+            f"vs {ref['train_seconds_mean']:.1f} s "
+            f"({cus['train_seconds_mean'] / ref['train_seconds_mean']:.2f}x).",
+            "Layer by layer, one step at a time (gradcheck, largest differences), see the table "
+            "'Custom autograd layers, verified against torch' below."]
         answers.append(Answer(
             "Do the custom autograd layers train like the same math in built-in operations?",
-            [line, "The layer-by-layer check (gradcheck, largest differences) is the table "
-                   "'Custom autograd layers, verified against torch' below."],
-            f"custom layers {'match' if equal else 'do NOT match'} built-in operations end "
-            f"to end (largest per-seed difference {100 * worst:.2f} points)."))
+            lines, f"custom layers vs built-in operations end to end: {verdict} "
+                   f"({100 * test.diff:+.2f} points)."))
     return answers
 
 

@@ -16,7 +16,7 @@ from cnnlab.datasets import DATASETS
 from cnnlab.models import build_model
 
 RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule",
-               "augment", "label_smoothing", "grad_clip", "epochs", "precision")
+               "augment", "label_smoothing", "grad_clip", "epochs")
 
 
 def recipe_text(training: dict) -> str:
@@ -71,6 +71,6 @@ def per_class_rows(per_class: pd.DataFrame, table: pd.DataFrame) -> tuple[list[s
             continue
         acc = means.loc[r["variant"], classes]
         rows.append({"label": r["label"],
-                     "values": ["n/a" if pd.isna(a) else f"{100 * a:.1f}" for a in acc],
+                     "accs": ["n/a" if pd.isna(a) else f"{100 * a:.1f}" for a in acc],
                      "hardest": str(acc.idxmin()) if acc.notna().any() else "n/a"})
     return classes, rows
