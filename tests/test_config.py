@@ -2,7 +2,8 @@ import pytest
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from cnnlab.config import ConfigError, check_config, expand_runs, figure_names, run_dir
+from cnnlab.config import (ConfigError, check_config, expand_runs, expand_sweeps, figure_names,
+                           run_dir)
 from conftest import REPO
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -67,7 +68,32 @@ def test_at_scale_replaces_args_and_training_at_that_scale_only(config):
     assert (smoke["training"]["lr"], full["training"]["lr"]) == (0.05, 0.1)
 
 
+def test_study_at_scale_replaces_the_scale_s_sizes_for_that_study_only(config):
+    """Task 2b's many small networks train on fewer images with a smaller batch at quick
+    scale; the other studies keep the scale's sizes; smoke is untouched."""
+    config = expand_sweeps(config)  # the depth variants are sweep points
+    config["scale"] = "quick"
+    runs = expand_runs(config)
+    depth = runs[run_dir("task2_depth", "cifar10", "plain-depth8", 0)]
+    kernel = runs[run_dir("task2_kernel", "cifar10", "k3", 0)]
+    quick = config["scales"]["quick"]["datasets"]["cifar10"]
+    assert (depth["data"]["train_size"], depth["training"]["epochs"],
+            depth["training"]["batch_size"]) == (2000, 2, 32)
+    assert (kernel["data"]["train_size"], kernel["training"]["epochs"],
+            kernel["training"]["batch_size"]) == (quick["train_size"], quick["epochs"], 128)
+    # A variant's own training settings still win over its study's at this scale.
+    assert runs[run_dir("task2_depth", "cifar10", "explode_clip", 0)]["training"][
+        "grad_clip"] == 1.0
+    config["scale"] = "smoke"
+    smoke = expand_runs(config)[run_dir("task2_depth", "cifar10", "plain-depth8", 0)]
+    assert smoke["data"]["train_size"] == config["scales"]["smoke"]["datasets"]["cifar10"][
+        "train_size"] and smoke["training"]["batch_size"] == 128
+
+
 @pytest.mark.parametrize("mutate, message", [
+    (lambda c: c["studies"]["task2_depth"]["datasets"]["cifar10"].update(
+        at_scale={"quik": {"epochs": 1}}),
+     r"studies.task2_depth.datasets.cifar10.at_scale.quik: unknown scale"),
     (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][1].update(
         at_scale={"ful": {"args": {}}}),
      r"variants\[1\].at_scale.ful: unknown scale; allowed: \['full', 'quick', 'smoke'\]"),
