@@ -33,7 +33,7 @@ def cnn_vs_mlp(table: pd.DataFrame, dataset: str) -> list[Answer]:
     found = conv_over_mlp(table)
     if found is None:
         return []
-    gap, sentence = found
+    gap, sentence, _ = found
     return [Answer(f"Does a CNN beat a fully connected network on {dataset}?", [sentence],
                    f"{dataset}: the best CNN is {gap:+.2f} points against the best MLP.")]
 
@@ -140,7 +140,7 @@ def ablation(table: pd.DataFrame) -> list[Answer]:
     if base.empty or singles.empty or base.iloc[0]["n"] == 0:
         return []
     b = base.iloc[0]
-    lines, best = [f"Baseline ({b['label']}): {pct(b['test_acc_mean'])}, "
+    lines, best = [f"{b['label']}: {pct(b['test_acc_mean'])}, "
                    f"{int(b['parameters_mean']):,} parameters, "
                    f"{b['train_seconds_mean']:.1f} s."], None
     for _, r in singles.iterrows():

@@ -119,7 +119,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
         gap = findings.mlp_gap_across_datasets(stats[stats["study"] == study], titles)
         if gap:
             answered.append(Answer("Why does the CNN's advantage differ between datasets?",
-                                   gap, gap[0].split(": ", 1)[-1]))
+                                   gap, gap[0].removeprefix(f"{titles[study]}: ")))
         headlines += [f"{titles[study]}: {a.headline}" for a in answered]
         sections.append({
             "name": study, "title": sdef.get("title", study),
