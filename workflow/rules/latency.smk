@@ -1,6 +1,8 @@
 # Inference speed of every variant (its first seed's model), measured in one job that holds
 # every core, so that no training job runs beside it (speeds measured next to a training
-# job varied by +-40%). The job itself times on one thread, median of repeats.
+# job varied by +-40%). Its threads are set above any machine's and Snakemake caps them at
+# the cores it has (`workflow.cores` is undefined under the SLURM executor). The job itself
+# times on one thread, median of repeats.
 localrules:
     latency,
 
@@ -14,7 +16,7 @@ rule latency:
         "results/latency.csv",
     params:
         specs=[spec for spec in RUNS.values() if spec["seed"] == PROBE_SEED],
-    threads: workflow.cores
+    threads: 1024  # more than any machine: Snakemake caps it at the cores it has
     log:
         "results/logs/latency.log",
     script:
