@@ -14,6 +14,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from cnnlab.config import expand_sweeps
 from conftest import REPO
 
 pytestmark = pytest.mark.workflow
@@ -60,8 +61,9 @@ def test_report_tables_hold_the_runs_numbers(built):
     summary = pd.read_csv(built / "results/summary.csv")
     md = (built / "results/report/report.md").read_text()
     seeds = config["scales"]["smoke"]["seeds"]
+    variants = expand_sweeps(config)["studies"]  # a sweep is one variant per grid point
     assert len(summary) == len(seeds) * sum(
-        len(d["variants"]) for s in config["studies"].values() for d in s["datasets"].values())
+        len(d["variants"]) for s in variants.values() for d in s["datasets"].values())
     assert not summary["diverged"].any()
     for (study, dataset, label), runs in summary.groupby(["study", "dataset", "label"]):
         # Straight from the runs' own metrics.json, not from summary.csv.
@@ -214,7 +216,8 @@ def test_slurm_profile_keeps_its_scale_under_command_line_config(tmp_path):
     """`--config data_mirror=DIR` must not replace the profile's scale=full."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     full = config["scales"]["full"]
-    expected = len(full["seeds"]) * sum(len(d["variants"]) for s in config["studies"].values()
+    expected = len(full["seeds"]) * sum(len(d["variants"])
+                                        for s in expand_sweeps(config)["studies"].values()
                                         for d in s["datasets"].values())
     cmd = [*SNAKEMAKE, "-d", str(tmp_path), "--workflow-profile",
            str(REPO / "workflow/profiles/slurm"), "-n", "report"]
