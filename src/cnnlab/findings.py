@@ -156,12 +156,12 @@ def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool] | None:
     mlp = mlps.loc[mlps["test_acc_mean"].idxmax()]
     conv = convs.loc[convs["test_acc_mean"].idxmax()]
     gap = 100 * (conv["test_acc_mean"] - mlp["test_acc_mean"])
-    resolved = welch(conv["test_acc_values"], mlp["test_acc_values"]).resolved
+    test = welch(conv["test_acc_values"], mlp["test_acc_values"])
     return gap, (f"CNN vs fully connected: the best convolutional model ({conv['label']}, "
                  f"{pct(conv['test_acc_mean'])}) is {gap:+.2f} points against the best MLP "
                  f"({mlp['label']}, {pct(mlp['test_acc_mean'])}) with "
                  f"{conv['parameters_mean'] / mlp['parameters_mean']:.2f}x its parameters; "
-                 f"{compare(conv, mlp)}."), resolved
+                 f"{test.describe()}."), test.resolved
 
 
 def diverged(table: pd.DataFrame) -> str | None:

@@ -15,7 +15,7 @@ import jinja2
 import pandas as pd
 
 from cnnlab import findings, questions
-from cnnlab.answer import Answer
+from cnnlab.answer import Answer, ratio_text
 from cnnlab.figure_kinds import KINDS
 from cnnlab.provenance import git_commit, library_versions
 from cnnlab.report_tables import architecture_rows, per_class_rows, read_per_class, recipe_text
@@ -29,10 +29,6 @@ def mean_std(mean, std, scale: float = 1.0, digits: int = 2) -> str:
     if std is not None and not (isinstance(std, float) and math.isnan(std)):
         text += f" ± {scale * std:.{digits}f}"
     return text
-
-
-def sci(x) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1e}"
 
 
 def table_rows(table: pd.DataFrame) -> list[dict]:
@@ -54,8 +50,8 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
             "grad_norm_log_var": ms("grad_norm_log_var", 1, 4),
             # Gradients at initialization: total norm, and first over last layer's norm
             # (geometric scale: printed in scientific notation, mean over seeds).
-            "grad_init": sci(r["grad_norm_init_mean"]),
-            "grad_ratio_init": sci(r["grad_ratio_init_mean"]),
+            "grad_init": ratio_text(r["grad_norm_init_mean"]),
+            "grad_ratio_init": ratio_text(r["grad_ratio_init_mean"]),
             "n": int(r["n"]), "diverged": int(r["diverged"]),
         })
     return rows
