@@ -14,16 +14,17 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
 sys.path.insert(0, str(REPO / "src"))
 
-from cnnlab.config import expand_runs  # noqa: E402
+from cnnlab.config import expand_runs, expand_sweeps  # noqa: E402
 from cnnlab.datasets import Prepared, load_prepared, prepare  # noqa: E402
 from cnnlab.training import Trainer, make_trainer  # noqa: E402
 
 
 def config_runs(scale: str = "quick") -> dict[str, dict]:
-    """Every run's spec, as the workflow would train it at ``scale``."""
+    """Every run's spec, as the workflow would train it at ``scale`` (sweep points included,
+    named as their run folders are: ``residual-depth8``)."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["scale"] = scale
-    return expand_runs(config)
+    return expand_runs(expand_sweeps(config))
 
 
 def prepared(name: str, mirror: Path | None, folder: Path) -> tuple[Path, Prepared]:

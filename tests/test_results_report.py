@@ -22,6 +22,7 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
             rows.append({"study": "s", "dataset": "mnist", "variant": variant,
                          "label": (labels or {}).get(variant, variant), "model": "mlp",
                          "args": "{}", "receptive_fields": "",
+                         "layers": "2 linear (100, 10)",
                          "training": json.dumps({"lr": 0.1, "batch_size": 32, "epochs": 1,
                                                  "grad_clip": None}),
                          "seed": seed, "parameters": 1000, "train_acc": min(1.0, acc + 0.01),

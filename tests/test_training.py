@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+from cnnlab.architecture import describe
 from cnnlab.batches import Batches, channel_stats, flip_crop
 from cnnlab.datasets import subset_indices
 from cnnlab.evaluation import predict
+from cnnlab.models import build_model
 from cnnlab.checkpoint import load_checkpoint
 from cnnlab.device import autocast_dtype
 from cnnlab.results import build_summary
@@ -51,6 +53,10 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     first = pd.read_csv(tmp_path / "grad_norms.csv").query("step == 0")
     assert row["grad_ratio_init"] == pytest.approx(first["norm"].iloc[0] / first["norm"].iloc[-1])
     assert row["latency_ms"] == speed["latency_ms"].iloc[0]
+    # ... and the layers as the run built them, for the report's architecture table.
+    model = build_model(spec["model"], (1, 28, 28), 10, **spec["model_args"])
+    assert row["layers"] == on_disk["layers"] == describe(model)
+    assert "conv" in row["layers"]
 
     steps_csv = pd.read_csv(tmp_path / "steps.csv")
     assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))

@@ -34,8 +34,22 @@ def widths_for_budget(build: Callable[[list[int]], nn.Module], budget: int,
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if parameter_count(build, widths(mid)) <= budget else (lo, mid)
     best = widths(lo)
-    candidates = [best[:-1] + [c] for c in range(max(1, best[-2]), 4 * best[-1] + 8)]
-    return min(candidates, key=lambda ws: abs(parameter_count(build, ws) - budget))
+
+    def with_last(c: int) -> list[int]:
+        return best[:-1] + [c]
+
+    # Parameters grow with the last width too: bisect for the first width at or over the
+    # budget, then take it or the one below, whichever is closer (the lower on a tie).
+    lo, hi = max(1, best[-2]), 4 * best[-1] + 7
+    if parameter_count(build, with_last(hi)) < budget:
+        return with_last(hi)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if parameter_count(build, with_last(mid)) < budget else (lo, mid)
+    over = abs(parameter_count(build, with_last(lo)) - budget)
+    if lo > max(1, best[-2]) and abs(parameter_count(build, with_last(lo - 1)) - budget) <= over:
+        return with_last(lo - 1)
+    return with_last(lo)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import platform
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,6 +30,8 @@ def git_commit(repo: Path = REPO) -> tuple[str, bool]:
 
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
+        import torch  # here, not at the top: the report reads versions without PyTorch
+
         return torch.cuda.get_device_name(device)
     return cpu_model()
 
@@ -43,6 +47,8 @@ def cpu_model() -> str:
 
 
 def run_provenance(device: torch.device, threads: int) -> dict:
+    import torch  # here, not at the top: the report reads versions without PyTorch
+
     commit, dirty = git_commit()
     return {"torch_version": torch.__version__, "device": str(device),
             "device_name": device_name(device), "threads": threads,

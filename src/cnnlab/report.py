@@ -100,7 +100,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                           f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
                           f" training images{' (synthetic)' if first['synthetic'] else ''}"),
                 "recipe": recipe_text(json.loads(first["training"])),
-                "architecture": architecture_rows(table, ds),
+                "architecture": architecture_rows(table),
                 "classes": classes, "per_class": class_rows,
                 "figures": [
                     {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}

@@ -1,7 +1,7 @@
 """The report's descriptive tables, computed from the runs' specs and files: each variant's
-architecture (its layers, built on the meta device, so budget-solved widths show) and
-where its recipe differs from the dataset's, the common training recipe, and per-class
-test accuracy."""
+architecture (its layers as the run built them, so budget-solved widths show) and where
+its recipe differs from the dataset's, the common training recipe, and per-class test
+accuracy. Nothing here imports PyTorch: the report job starts in seconds."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import torch
-
-from cnnlab.architecture import describe
-from cnnlab.datasets import DATASETS
-from cnnlab.models import build_model
 
 RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule",
                "augment", "label_smoothing", "grad_clip", "epochs")
@@ -24,21 +19,19 @@ def recipe_text(training: dict) -> str:
                      if k in training)
 
 
-def architecture_rows(table: pd.DataFrame, dataset: str) -> list[dict]:
-    """Per variant: model, arguments, layers, and the recipe settings that differ from the
-    first variant's (the dataset's common recipe)."""
-    info = DATASETS[dataset]
+def architecture_rows(table: pd.DataFrame) -> list[dict]:
+    """Per variant (``over_seeds`` rows of one study's dataset): model, arguments, layers
+    (``architecture.describe``, recorded by the run), and the recipe settings that differ
+    from the first variant's (the dataset's common recipe)."""
     common = json.loads(table.iloc[0]["training"]) if len(table) else {}
     rows = []
     for _, r in table.iterrows():
         args, training = json.loads(r["args"]), json.loads(r["training"])
-        with torch.device("meta"):
-            model = build_model(r["model"], info.shape, len(info.classes), **args)
         differs = {k: v for k, v in training.items()
                    if k in RECIPE_KEYS and common.get(k) != v}
         rows.append({"label": r["label"], "model": r["model"],
                      "args": ", ".join(f"{k}={v}" for k, v in args.items()) or "defaults",
-                     "layers": describe(model),
+                     "layers": r["layers"],
                      "recipe": recipe_text(differs) or "common"})
     return rows
 

@@ -48,6 +48,7 @@ def summary_row(metrics: dict) -> dict:
     row["sweep_values"] = json.dumps(sweep["values"], sort_keys=True) if sweep else ""
     # Theoretical receptive field after each conv/pool layer (empty for an MLP).
     row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
+    row["layers"] = metrics["layers"]
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
                                         "test_loss", "train_seconds",
                                         "epochs_completed", "diverged",
@@ -86,7 +87,7 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     order; for test accuracy also the half-width of its 95% confidence interval
     (``test_acc_ci``) and the per-seed values (``test_acc_values``, for tests between
     variants). Diverged runs are counted in ``diverged`` and left out of the means."""
-    keys = ["study", "dataset", "variant", "label", "model", "args", "training",
+    keys = ["study", "dataset", "variant", "label", "model", "args", "training", "layers",
             "receptive_fields"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
     summary = summary.fillna({"receptive_fields": ""})

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from cnnlab import provenance
-from cnnlab.architecture import receptive_fields
+from cnnlab.architecture import describe, receptive_fields
 from cnnlab.checkpoint import checkpoint
 from cnnlab.device import precision_name
 from cnnlab.evaluation import confusion_frame, confusion_matrix, per_class_accuracy, predict
@@ -49,6 +49,9 @@ def final_metrics(trainer, threads: int) -> tuple[dict, np.ndarray | None]:
     device = rd.train.device
     metrics = {"spec": spec, "parameters": count_parameters(model),
                "receptive_fields": [f.receptive_field for f in receptive_fields(model)],
+               # The layers as built (budget-solved widths included), for the report's
+               # architecture table, which then needs no PyTorch to rebuild the models.
+               "layers": describe(model),
                **stability(st.steps),
                "precision": precision_name(trainer.amp_dtype),
                "epochs_completed": len(st.history), "train_seconds": st.seconds,
