@@ -46,10 +46,14 @@ def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
 
 def confusion(matrices: dict[str, pd.DataFrame], path, title: str = "") -> None:
     """One heatmap per variant (label -> counts, true classes in rows), each row normalized
-    to the share of its true class, annotated in percent; up to 4 per row of panels.
+    to the share of its true class, annotated in percent; up to 4 per row of panels."""
+    _save(confusion_figure(matrices, title), path)
 
-    Drawn with ``imshow`` rather than ``seaborn.heatmap``: seaborn draws the whole figure
-    once per heatmap (to check its tick labels), which made a 15-panel grid take a minute."""
+
+def confusion_figure(matrices: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
+    """``confusion``'s figure, not yet saved. Drawn with ``imshow`` rather than
+    ``seaborn.heatmap``: seaborn draws the whole figure once per heatmap (to check its tick
+    labels), which made a 15-panel grid take a minute on a laptop CPU."""
     cols = min(4, len(matrices))
     rows = -(-len(matrices) // cols)
     n = len(next(iter(matrices.values())))
@@ -76,7 +80,7 @@ def confusion(matrices: dict[str, pd.DataFrame], path, title: str = "") -> None:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    return fig
 
 
 def _text_color(rgba) -> str:
