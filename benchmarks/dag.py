@@ -6,8 +6,10 @@ evaluations, figures and the report), and of a no-op rerun of a finished folder.
 --built DIR: a folder where `snakemake report` already finished for the default config
 (for example the one benchmarks/quick_report.py leaves), with the same code and the same
 --config it was built with (for that one: scale=quick data_mirror=MIRROR); the rerun
-there must find nothing to do. Medians of --rounds; each measurement is a whole `snakemake` process, so
-Python and Snakemake start-up are included, as a user would see them.
+there must find nothing to do. Snakemake's own start-up and a one-rule workflow's no-op
+are timed in the same rounds: the floor under any workflow on this machine. Medians of
+--rounds; each measurement is a whole `snakemake` process, so Python and Snakemake
+start-up are included, as a user would see them.
 """
 
 from __future__ import annotations
@@ -75,16 +77,29 @@ def main(argv=None):
               f"(median of {args.rounds}; {jobs.split()[-1]} jobs)")
 
     if args.built:
-        walls = []
-        for _ in range(args.rounds):
-            wall, out = timed([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2",
-                               "report", *(["--config", *args.config] if args.config else [])],
-                              args.built)
-            assert "Nothing to be done" in out, out[-2000:]
-            walls.append(wall)
-        print(f"no-op rerun of {args.built}: {statistics.median(walls):.1f} s "
-              f"(median of {args.rounds})")
-
+        # Beside it, in the same rounds, Snakemake's own floor on this machine: its start-up
+        # (`--version`) and the no-op rerun of a one-rule workflow.
+        walls = {"cnnlab": [], "version": [], "one_rule": []}
+        with tempfile.TemporaryDirectory() as tiny:
+            Path(tiny, "Snakefile").write_text(
+                'rule one:\n    output: "one.txt"\n    shell: "touch {output}"\n')
+            timed([*snakemake, "--cores", "1"], tiny)
+            for _ in range(args.rounds):
+                wall, out = timed([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2",
+                                   "report",
+                                   *(["--config", *args.config] if args.config else [])],
+                                  args.built)
+                assert "Nothing to be done" in out, out[-2000:]
+                walls["cnnlab"].append(wall)
+                walls["version"].append(timed([*snakemake, "--version"], tiny)[0])
+                wall, out = timed([*snakemake, "--cores", "1"], tiny)
+                assert "Nothing to be done" in out, out[-2000:]
+                walls["one_rule"].append(wall)
+        med = {k: statistics.median(v) for k, v in walls.items()}
+        print(f"no-op rerun of {args.built}: {med['cnnlab']:.1f} s (median of {args.rounds}); "
+              f"Snakemake alone on this machine: `snakemake --version` {med['version']:.1f} s, "
+              f"no-op of a one-rule workflow {med['one_rule']:.1f} s; cnnlab's share "
+              f"{med['cnnlab'] - med['one_rule']:.1f} s")
 
 if __name__ == "__main__":
     main()
