@@ -3,6 +3,7 @@ meet a parameter budget, and the theoretical receptive field of every layer."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,21 +36,15 @@ def widths_for_budget(build: Callable[[list[int]], nn.Module], budget: int,
         lo, hi = (mid, hi) if parameter_count(build, widths(mid)) <= budget else (lo, mid)
     best = widths(lo)
 
-    def with_last(c: int) -> list[int]:
-        return best[:-1] + [c]
+    def count_with_last(c: int) -> int:
+        return parameter_count(build, best[:-1] + [c])
 
-    # Parameters grow with the last width too: bisect for the first width at or over the
-    # budget, then take it or the one below, whichever is closer (the lower on a tie).
-    lo, hi = max(1, best[-2]), 4 * best[-1] + 7
-    if parameter_count(build, with_last(hi)) < budget:
-        return with_last(hi)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (mid + 1, hi) if parameter_count(build, with_last(mid)) < budget else (lo, mid)
-    over = abs(parameter_count(build, with_last(lo)) - budget)
-    if lo > max(1, best[-2]) and abs(parameter_count(build, with_last(lo - 1)) - budget) <= over:
-        return with_last(lo - 1)
-    return with_last(lo)
+    # Parameters grow with the last width too: the count closest to the budget is at the
+    # first width that reaches it or the one before (the lower on a tie).
+    lasts = range(max(1, best[-2]), 4 * best[-1] + 8)
+    first_over = bisect.bisect_left(lasts, budget, key=count_with_last)
+    near = lasts[max(0, first_over - 1):first_over + 1]
+    return best[:-1] + [min(near, key=lambda c: abs(count_with_last(c) - budget))]
 
 
 @dataclass(frozen=True)

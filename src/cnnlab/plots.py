@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from seaborn.utils import relative_luminance  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -66,8 +67,10 @@ def confusion_figure(matrices: dict[str, pd.DataFrame], title: str = "") -> plt.
         ax.imshow(share, cmap=cmap, vmin=0, vmax=100)
         for (i, j), value in np.ndenumerate(share):
             if np.isfinite(value):
+                # Black on light cells, white on dark ones, as seaborn's heatmap decides.
+                dark = relative_luminance(cmap(value / 100)) <= 0.408
                 ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=6,
-                        color=_text_color(cmap(value / 100)))
+                        color="white" if dark else "black")
         ax.set_xticks(range(n), [str(c) for c in matrix.columns], fontsize=7,
                       rotation=90 if n > 10 or max(len(str(c)) for c in matrix.columns) > 2
                       else 0)
@@ -81,12 +84,6 @@ def confusion_figure(matrices: dict[str, pd.DataFrame], title: str = "") -> plt.
     if title:
         fig.suptitle(title)
     return fig
-
-
-def _text_color(rgba) -> str:
-    """Black on light cells, white on dark ones (relative luminance, as seaborn decides)."""
-    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
-    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.408 else "white"
 
 
 def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
