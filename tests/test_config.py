@@ -230,3 +230,36 @@ def test_schema_probe_list_is_the_registry_s():
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     probes = schema["properties"]["studies"]["additionalProperties"]["properties"]["probes"]
     assert probes["items"]["enum"] == PROBES
+
+
+def test_runs_whose_epochs_take_no_step_or_whose_settings_are_not_finite_are_named(config):
+    from cnnlab.config import check_runs
+
+    check_runs(expand_runs(expand_sweeps(config)), "smoke")  # the shipped config passes
+    config["training"]["lr"] = float("inf")
+    config["studies"]["task1"]["datasets"]["mnist"]["variants"][1]["training"] = {
+        "batch_size": 1001, "momentum": float("nan")}
+    with pytest.raises(ConfigError) as e:
+        check_runs(expand_runs(config), "smoke")
+    lines = str(e.value).splitlines()
+    where = "studies.task1.datasets.mnist, variant 'cnn'"
+    assert f"{where}: training.batch_size is 1001, more than the run's 1000 training images " \
+           "at scale 'smoke'" in str(e.value)
+    assert f"{where}: training.momentum is nan; it must be finite" in lines
+    assert f"studies.task3.datasets.cifar10, variant 'wide': training.lr is inf; it must be " \
+           "finite" in lines
+    # One line per variant and setting, not per seed.
+    assert len(lines) == len(set(lines))
+    config["training"]["lr"] = 0.05
+    config["studies"]["task1"]["datasets"]["mnist"]["variants"][1]["training"] = {
+        "batch_size": 1000}  # exactly one step per epoch
+    check_runs(expand_runs(config), "smoke")
+
+
+def test_whole_split_runs_are_checked_against_the_dataset_size(config):
+    from cnnlab.config import check_runs
+
+    config["scale"] = "full"  # train_size null: the whole 60,000 / 50,000 images
+    config["scales"]["full"]["datasets"]["mnist"]["training"] = {"batch_size": 60001}
+    with pytest.raises(ConfigError, match="more than the run's 60000 training images"):
+        check_runs(expand_runs(expand_sweeps(config)), "full")

@@ -46,7 +46,7 @@ def test_mnist_mirror_is_checked_against_official_md5s(mnist_mirror):
 def test_mnist_missing_file_is_named(mnist_mirror):
     folder, md5, _ = mnist_mirror
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(D.DataError, match=r"missing dataset file .*t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(D.DataError, match=r"dataset file .*t10k-labels-idx1-ubyte.gz does not exist"):
         D.read_mnist_mirror(folder, md5)
 
 
@@ -59,8 +59,18 @@ def test_truncated_idx_is_rejected(mnist_mirror):
 
 
 def test_missing_mirror_folder(tmp_path):
-    with pytest.raises(D.DataError, match="does not exist"):
+    with pytest.raises(D.DataError, match="mirror .*nowhere does not exist"):
         D.read_mirror("mnist", tmp_path / "nowhere")
+
+
+def test_mirror_and_dataset_paths_say_what_is_wrong(tmp_path):
+    (tmp_path / "archive.tar").write_text("a file, not a folder")
+    with pytest.raises(D.DataError, match="mirror .*archive.tar is not a folder"):
+        D.read_mirror("mnist", tmp_path / "archive.tar")
+    folder = tmp_path / "mirror" / "cifar10"
+    (folder / "data_batch_1.bin").mkdir(parents=True)
+    with pytest.raises(D.DataError, match="data_batch_1.bin is a folder, not a file"):
+        D.read_mirror("cifar10", tmp_path / "mirror")
 
 
 def write_cifar_bin(path, images, labels):
@@ -155,3 +165,11 @@ def test_synthetic_data_is_deterministic_and_shaped():
 def test_unknown_dataset():
     with pytest.raises(KeyError, match="unknown dataset 'svhn'"):
         D.dataset_info("svhn")
+
+
+def test_unreadable_path_is_named_as_such(tmp_path, monkeypatch):
+    """Permissions cannot be taken away from root (CI runs as root): os.access answers."""
+    from cnnlab import files
+
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    assert files.path_problem(tmp_path, "folder") == "is not readable (check its permissions)"

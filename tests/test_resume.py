@@ -64,10 +64,39 @@ def test_resume_file_of_another_spec_is_ignored(config, synthetic_mnist, tmp_pat
         run_training(spec, synthetic_mnist, tmp_path / "a", progress=io.StringIO(),
                      resume_file=resume, should_stop=stop_after(3))
     changed = smoke_spec(config, "mnist", "mlp", lr=0.01)
-    assert load_resume(resume, changed) is None
-    metrics = run_training(changed, synthetic_mnist, tmp_path / "a", progress=io.StringIO(),
+    log = io.StringIO()
+    metrics = run_training(changed, synthetic_mnist, tmp_path / "a", progress=log,
                            resume_file=resume)
     assert metrics["epochs_completed"] == changed["training"]["epochs"]
+    assert f"resume checkpoint {resume} was saved for a different spec" in log.getvalue()
+    assert "resuming from" not in log.getvalue()
+    assert load_resume(resume.with_name("resume.pt.set-aside"), spec) is not None  # kept
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign"])
+def test_unreadable_resume_file_is_set_aside_and_the_run_starts_afresh(
+        config, synthetic_mnist, tmp_path, damage):
+    """A truncated checkpoint (a disk that filled up, a copy cut short) or a file that is
+    not a cnnlab checkpoint would otherwise fail the run on every attempt."""
+    spec = smoke_spec(config, "mnist", "mlp")
+    resume = tmp_path / "seed0.pt"
+    with pytest.raises(Interrupted):
+        run_training(spec, synthetic_mnist, tmp_path / "run", progress=io.StringIO(),
+                     resume_file=resume, should_stop=stop_after(3))
+    if damage == "truncated":
+        resume.write_bytes(resume.read_bytes()[:1000])
+    else:
+        torch.save({"weights": torch.zeros(3)}, resume)
+    log = io.StringIO()
+    metrics = run_training(spec, synthetic_mnist, tmp_path / "run", progress=log,
+                           resume_file=resume)
+    assert metrics["epochs_completed"] == spec["training"]["epochs"]
+    expected = "cannot be loaded" if damage == "truncated" else "is not a cnnlab resume"
+    assert f"warning: resume checkpoint {resume} {expected}" in log.getvalue()
+    assert (tmp_path / "seed0.pt.set-aside").is_file() and not resume.exists()
+    straight = run_training(spec, synthetic_mnist, tmp_path / "straight", progress=io.StringIO())
+    for key in KEYS:  # started afresh: exactly the uninterrupted run
+        assert metrics[key] == straight[key], key
 
 
 def test_resume_file_loads_with_weights_only(config, synthetic_mnist, tmp_path):

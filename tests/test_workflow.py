@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -302,11 +304,29 @@ def test_second_invocation_on_the_same_folder_is_locked_out(built):
     assert (built / "results/runs/task1/mnist/mlp/seed0/metrics.json").exists()
 
 
-def test_bad_config_fails_before_any_job(tmp_path):
+@pytest.mark.parametrize("setting, message", [
+    ("training: {lr: -1}", "instance['training']['lr']"),  # the schema's
+    # A number the schema accepts, and a batch that fits no smoke run (1,000 images).
+    ("training: {lr: .inf}", "variant 'mlp': training.lr is inf; it must be finite"),
+    ("training: {batch_size: 5000}", "studies.task1.datasets.mnist, variant 'mlp': "
+                                     "training.batch_size is 5000, more than the run's 1000 "
+                                     "training images at scale 'smoke'"),
+])
+def test_bad_config_fails_before_any_job(tmp_path, setting, message):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("training: {lr: -1}\n")
+    bad.write_text(setting + "\n")
     out = snakemake(tmp_path, "report", "--configfile", str(bad), check=False)
-    assert "instance['training']['lr']" in out
+    assert message in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_mirror_that_is_a_file_is_named_before_any_job(tmp_path):
+    mirror = tmp_path / "mirror.tar"
+    mirror.write_text("not a folder")
+    (tmp_path / "mirror.yaml").write_text(f"data_mirror: {mirror}\n")
+    out = snakemake(tmp_path, "report", "--configfile", str(tmp_path / "mirror.yaml"),
+                    check=False)
+    assert f"dataset mirror {mirror} is not a folder" in out
     assert not (tmp_path / "results").exists()
 
 
@@ -340,3 +360,36 @@ def test_report_renders_in_a_real_browser(built, tmp_path, page_name):
     assert len(widths) >= 10 and min(widths) > 0, widths
     assert errors == []
     assert (built / f"results/report/{page_name}.png").stat().st_size > 10_000
+
+
+def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path):
+    """SIGKILL of Snakemake and its jobs in the middle of a training run (no chance to save
+    anything), then `--unlock` as Snakemake's message says, then the very same command:
+    it completes, and the killed run continues from its last per-epoch checkpoint."""
+    run = "results/runs/task1/mnist/cnn/seed0"
+    longer = tmp_path / "longer.yaml"  # enough epochs that the kill lands mid-run
+    longer.write_text("scales: {smoke: {datasets: {mnist: {epochs: 30}}}}\n")
+    command = [*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", f"{run}/metrics.json",
+               "--configfile", str(longer), "--config", "scale=smoke"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    resume = tmp_path / "results/resume/task1/mnist/cnn/seed0.pt"
+    deadline = time.time() + 300
+    while not resume.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert resume.exists(), "the kill came before the first epoch's checkpoint"
+    assert (tmp_path / f"{run}/history.csv").exists()  # an incomplete output is left behind
+    assert not (tmp_path / f"{run}/metrics.json").exists()
+
+    subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--unlock"], check=True,
+                   capture_output=True)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    log = (tmp_path / "results/logs/train/task1/mnist/cnn/seed0.log").read_text()
+    assert "resuming from" in log
+    metrics = json.loads((tmp_path / f"{run}/metrics.json").read_text())
+    assert metrics["epochs_completed"] == 30
+    assert len(pd.read_csv(tmp_path / f"{run}/history.csv")) == 30
+    assert not resume.exists()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import re
 
-from cnnlab.datasets import DATASETS
+from cnnlab.datasets import DATASETS, SYNTHETIC_TRAIN_IMAGES
 from cnnlab.figure_kinds import KINDS
 from cnnlab.model_arguments import check_model_args
 
@@ -174,6 +175,30 @@ def expand_runs(config: dict) -> dict[str, dict]:
                     }
                     runs[run_dir(study, ds, var["name"], seed)] = canonical(spec)
     return runs
+
+
+def check_runs(runs: dict[str, dict], scale: str) -> None:
+    """What only a run's whole spec shows, checked before any job starts, every problem
+    listed: each number of its training settings is finite (the schema takes ``.inf`` for
+    a number above 0), and each epoch takes at least one optimizer step (the batch size
+    against the run's training images; the last incomplete batch is dropped)."""
+    problems = {}
+    for spec in runs.values():
+        where = f"studies.{spec['study']}.datasets.{spec['dataset']}, variant {spec['variant']!r}"
+        t = spec["training"]
+        for key, value in t.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                problems[where, key] = f"{where}: training.{key} is {value}; it must be finite"
+        available = (SYNTHETIC_TRAIN_IMAGES if spec["data"]["synthetic"]
+                     else DATASETS[spec["dataset"]].train_images)
+        images = min(spec["data"]["train_size"] or available, available)
+        if t["batch_size"] > images:
+            problems[where, "batch_size"] = (
+                f"{where}: training.batch_size is {t['batch_size']}, more than the run's "
+                f"{images} training images at scale {scale!r}: no optimizer step would be taken "
+                f"(the last incomplete batch is dropped); use at most {images}")
+    if problems:
+        raise ConfigError("\n".join(problems.values()))
 
 
 def canonical(obj):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.files import atomic_path
+from cnnlab.files import atomic_path, path_problem
 
 
 class DataError(RuntimeError):
@@ -41,6 +41,7 @@ CIFAR10 = DatasetInfo(
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
     50_000)
 DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
+SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
 
 # The official MD5s of the original MNIST files (the same list torchvision checks).
 MNIST_MD5 = {
@@ -73,8 +74,8 @@ def file_digest(path: Path, algorithm: str = "md5") -> str:
 
 
 def _require(path: Path, hint: str) -> Path:
-    if not path.is_file():
-        raise DataError(f"missing dataset file {path}: {hint}")
+    if problem := path_problem(path, "file"):
+        raise DataError(f"dataset file {path} {problem}: {hint}")
     return path
 
 
@@ -174,8 +175,8 @@ def read_cifar10_mirror(folder: Path, sha256: dict[str, str] | None = None) -> d
 def read_mirror(name: str, mirror: Path) -> dict[str, np.ndarray]:
     """Read dataset ``name`` from ``mirror/<name>/``, verifying checksums on the way."""
     mirror = Path(mirror)
-    if not mirror.is_dir():
-        raise DataError(f"dataset mirror folder {mirror} does not exist (set data_mirror or "
+    if problem := path_problem(mirror, "folder"):
+        raise DataError(f"dataset mirror {mirror} {problem} (set data_mirror or "
                         "CNNLAB_DATA_MIRROR to a folder holding mnist/ and cifar10/)")
     folder = mirror / name
     sums = {k.split("/", 1)[1]: v for k, v in read_sha256sums(mirror).items()
@@ -208,7 +209,7 @@ def read_torchvision(name: str, root: Path, download: bool = True) -> dict[str, 
 # --------------------------------------------------------------------------- synthetic
 
 
-def make_synthetic(name: str, train_size: int = 2000, test_size: int = 500, seed: int = 0):
+def make_synthetic(name: str, train_size: int = SYNTHETIC_TRAIN_IMAGES, test_size: int = 500, seed: int = 0):
     """Learnable random data in the real dataset's shapes: each class is a fixed, smooth
     random pattern (a 4x4 grid upsampled), each image that pattern plus pixel noise, so
     MLPs and CNNs alike can (and must) learn it."""

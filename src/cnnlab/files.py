@@ -1,5 +1,6 @@
 """Writing result files so that a crash never leaves a half-written file under the final
-name (Snakemake, a resumed run or a reader would take it as complete)."""
+name (Snakemake, a resumed run or a reader would take it as complete), and saying what is
+wrong with a path a user gave."""
 
 from __future__ import annotations
 
@@ -21,3 +22,18 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def path_problem(path, kind: str = "folder") -> str | None:
+    """What keeps ``path`` from being read as a ``kind`` ("folder" or "file"), in words
+    that follow the path in a message ("does not exist", "is not a folder", ...), or None."""
+    path = Path(path)
+    if not path.exists():
+        return "does not exist"
+    if kind == "folder" and not path.is_dir():
+        return "is not a folder"
+    if kind == "file" and not path.is_file():
+        return "is a folder, not a file" if path.is_dir() else "is not a regular file"
+    if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
+        return "is not readable (check its permissions)"
+    return None

@@ -6,6 +6,7 @@ declared outputs, because Snakemake deletes those before a job starts."""
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 
 import torch
@@ -47,13 +48,34 @@ def save_resume(snapshot: dict, path: Path) -> None:
         torch.save({"format": RESUME_FORMAT, **snapshot}, tmp)
 
 
-def load_resume(path: Path, spec: dict) -> dict | None:
-    """The saved snapshot of this very spec, or None (no file, or saved for a different
-    spec: a changed parameter starts the run afresh)."""
+def load_resume(path: Path, spec: dict, log=None) -> dict | None:
+    """The saved snapshot of this very spec, or None: no file, or a file that cannot be
+    used (unreadable, truncated, not a cnnlab checkpoint, or saved for a different spec,
+    i.e. a changed setting). An unusable file is set aside (renamed, see ``set_aside``)
+    with a warning on ``log`` (default stderr), so that the run starts afresh instead of
+    failing on every attempt, and the file stays there to be looked at."""
     path = Path(path)
     if not path.is_file():
         return None
-    snap = torch.load(path, map_location="cpu", weights_only=True)
-    if snap.get("format") != RESUME_FORMAT or snap.get("spec") != spec:
-        return None
-    return snap
+    try:
+        snap = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - whatever is wrong with it, the run goes on
+        reason = f"cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0][:200]})"
+    else:
+        if not isinstance(snap, dict) or snap.get("format") != RESUME_FORMAT:
+            reason = f"is not a cnnlab resume checkpoint ({RESUME_FORMAT})"
+        elif snap.get("spec") != spec:
+            reason = "was saved for a different spec (a setting of this run changed)"
+        else:
+            return snap
+    aside = set_aside(path)
+    print(f"warning: resume checkpoint {path} {reason}; moved to {aside}; this run starts "
+          f"from the beginning", file=log or sys.stderr)
+    return None
+
+
+def set_aside(path: Path) -> Path:
+    """Rename an unusable resume file to ``<name>.set-aside`` (replacing an older one)."""
+    aside = path.with_name(path.name + ".set-aside")
+    path.replace(aside)
+    return aside

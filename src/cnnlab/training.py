@@ -264,7 +264,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
           f"{len(rd.test.labels)} test images, device {rd.train.device}, {threads} threads",
           file=progress)
     save = (lambda snap: save_resume(snap, resume_file)) if resume_file else (lambda snap: None)
-    snap = load_resume(resume_file, spec) if resume_file else None
+    snap = load_resume(resume_file, spec, progress) if resume_file else None
     if snap is not None:
         trainer.restore(snap)
         print(f"resuming from {resume_file}: epoch {trainer.state.epoch}, "

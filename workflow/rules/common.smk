@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from cnnlab import config as cnnlab_config
 from cnnlab import model_check
 from cnnlab.datasets import DATASETS
+from cnnlab.files import path_problem
 from cnnlab.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -17,10 +18,10 @@ try:
     # Sweep grids become ordinary variants, one per grid point; everything below sees those.
     STUDY_CONFIG = cnnlab_config.expand_sweeps(config)
     cnnlab_config.check_config(STUDY_CONFIG)
+    RUNS = cnnlab_config.expand_runs(STUDY_CONFIG)
+    cnnlab_config.check_runs(RUNS, config["scale"])
 except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
-
-RUNS = cnnlab_config.expand_runs(STUDY_CONFIG)
 LIB = Path(workflow.basedir) / "src" / "cnnlab"
 # Every model is built (shapes only) before any job starts; a bad argument value is
 # reported here, for all variants at once. Cached, so a rerun with no new model is instant.
@@ -35,6 +36,9 @@ SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
 PROBE_SEED = cnnlab_config.scale_settings(config)["seeds"][0]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
+if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):
+    raise WorkflowError(f"config error: data_mirror: dataset mirror {DATA_MIRROR} {problem} "
+                        "(a folder holding mnist/ and cifar10/ with the original files)")
 # Where the real datasets come from (synthetic data has its own rule).
 DATA_SOURCE = "mirror" if DATA_MIRROR else "download"
 # Written beside each prepared dataset: its source and checksums, for the report.
