@@ -50,9 +50,12 @@ def main(argv=None):
              .agg(test_acc=("test_acc", "mean"), seeds=("seed", "count"),
                   train_s=("train_seconds", "median"), precision=("precision", "first"))
              .reset_index())
+    in_loop = summary["train_seconds"].sum() / (wall * args.cores)
     print(f"\nwhole report, quick scale, --cores {args.cores}: {wall / 60:.1f} min wall "
           f"({len(summary)} runs; training {summary['train_seconds'].sum() / 60:.1f} "
-          f"job-minutes)\n")
+          f"job-minutes)")
+    print(f"in training loops: {100 * in_loop:.0f}% of the core-seconds (the runs' "
+          f"train_seconds summed, over wall time x {args.cores} cores)\n")
     print("| study | dataset | variant | test accuracy (mean) | seeds | train s (median) | precision |")
     print("|---|---|---|---:|---:|---:|---|")
     for r in table.itertuples():
