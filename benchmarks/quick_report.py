@@ -50,10 +50,12 @@ def main(argv=None):
              .agg(test_acc=("test_acc", "mean"), seeds=("seed", "count"),
                   train_s=("train_seconds", "median"), precision=("precision", "first"))
              .reset_index())
-    in_loop = summary["train_seconds"].sum() / (wall * args.cores)
+    # A run shared with another study (trained_as) was trained once, by that study's run.
+    trained = summary[summary["trained_as"].fillna("") == ""]
+    in_loop = trained["train_seconds"].sum() / (wall * args.cores)
     print(f"\nwhole report, quick scale, --cores {args.cores}: {wall / 60:.1f} min wall "
-          f"({len(summary)} runs; training {summary['train_seconds'].sum() / 60:.1f} "
-          f"job-minutes)")
+          f"({len(summary)} runs, {len(trained)} trained; training "
+          f"{trained['train_seconds'].sum() / 60:.1f} job-minutes)")
     print(f"in training loops: {100 * in_loop:.0f}% of the core-seconds (the runs' "
           f"train_seconds summed, over wall time x {args.cores} cores)\n")
     print("| study | dataset | variant | test accuracy (mean) | seeds | train s (median) | precision |")

@@ -198,7 +198,7 @@ def test_model_check_names_variant_argument_and_value(config):
     assert len(problems) == 2
     assert problems[0].startswith("studies.task1.datasets.mnist, variant 'mlp' (model mlp) "
                                   "cannot be built: argument hidden='abc'")
-    assert "variant 'resnet' (model resnet_small)" in problems[1]
+    assert "variant 'resnet' (model resnet)" in problems[1]
     assert "argument blocks_per_stage='two'" in problems[1]
     assert "widths" not in problems[1].split("cannot be built")[1]  # the good one is not blamed
     assert all(v > 0 for v in flops.values())
@@ -263,3 +263,21 @@ def test_whole_split_runs_are_checked_against_the_dataset_size(config):
     config["scales"]["full"]["datasets"]["mnist"]["training"] = {"batch_size": 60001}
     with pytest.raises(ConfigError, match="more than the run's 60000 training images"):
         check_runs(expand_runs(expand_sweeps(config)), "full")
+
+
+def test_identical_specs_in_two_studies_are_trained_once(config):
+    """Task 1's CIFAR-10 residual CNN is Task 3's basic-block ResNet: same model, arguments,
+    recipe and data; only where it is shown differs."""
+    from cnnlab.config import shared_runs
+
+    runs = expand_runs(expand_sweeps(config))
+    shared = shared_runs(runs)
+    seeds = config["scales"]["smoke"]["seeds"]
+    assert shared == {run_dir("task3", "cifar10", "basic", s): run_dir("task1", "cifar10",
+                                                                       "resnet", s)
+                      for s in seeds}
+    # A change to one of them (here its learning rate) makes it a run of its own.
+    config["studies"]["task3"]["datasets"]["cifar10"]["variants"][7]["training"] = {"lr": 0.2}
+    assert shared_runs(expand_runs(expand_sweeps(config))) == {}
+    config["scale"] = "full"  # Task 1's is 4x wider there: nothing shared
+    assert shared_runs(expand_runs(expand_sweeps(config))) == {}

@@ -84,6 +84,26 @@ def test_report_tables_hold_the_runs_numbers(built):
     assert (built / "results/runs/task1/mnist/cnn/seed0/confusion.csv").exists()
 
 
+def test_a_network_two_studies_share_is_trained_once(built):
+    """Task 1's CIFAR-10 residual CNN is Task 3's basic-block ResNet (same spec but for
+    study, variant and label): trained by Task 1's run, copied to Task 3's folder."""
+    logs = built / "results/logs"
+    assert not (logs / "train/task3/cifar10/basic").exists()
+    summary = pd.read_csv(built / "results/summary.csv")
+    for seed in (0, 1):
+        source = built / f"results/runs/task1/cifar10/resnet/seed{seed}"
+        shared = built / f"results/runs/task3/cifar10/basic/seed{seed}"
+        mine, theirs = (json.loads((d / "metrics.json").read_text()) for d in (shared, source))
+        assert (mine["spec"]["study"], mine["spec"]["variant"]) == ("task3", "basic")
+        assert mine["test_acc"] == theirs["test_acc"] and mine["trained_as"] == str(
+            Path("results/runs/task1/cifar10/resnet") / f"seed{seed}")
+        assert (shared / "history.csv").read_text() == (source / "history.csv").read_text()
+        assert "trained once for both" in (
+            logs / f"share_run/task3/cifar10/basic/seed{seed}.log").read_text()
+    rows = summary[(summary["study"] == "task3") & (summary["variant"] == "basic")]
+    assert rows["trained_as"].str.startswith("results/runs/task1/cifar10/resnet").all()
+
+
 def test_report_answers_each_study_s_questions(built):
     """Every study ends with its questions answered from the numbers; the summary
     repeats each answer's headline; latency comes from the isolated latency job."""

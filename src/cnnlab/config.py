@@ -201,6 +201,26 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
         raise ConfigError("\n".join(problems.values()))
 
 
+# What says where a run is shown, not what it trains: runs equal in everything else train
+# the same network in the same way.
+SHOWN_AS = ("study", "variant", "label", "sweep")
+
+
+def shared_runs(runs: dict[str, dict]) -> dict[str, str]:
+    """Runs that would train exactly what an earlier run (in config order) trains, mapped to
+    that run: same model and arguments, recipe, data and seed, shown in another study or
+    under another name (Task 1's residual CNN is Task 3's basic-block ResNet). Each is
+    trained once; the workflow copies its files to the other run's folder."""
+    first, shared = {}, {}
+    for run, spec in runs.items():
+        key = repr(canonical({k: v for k, v in spec.items() if k not in SHOWN_AS}))
+        if key in first:
+            shared[run] = first[key]
+        else:
+            first[key] = run
+    return shared
+
+
 def canonical(obj):
     """A copy with every dict's keys sorted. Snakemake compares a job's parameters by
     their text, so without this a reordered config.yaml would retrain unchanged runs."""

@@ -105,13 +105,6 @@ class ResNet(nn.Module):
 
 
 @register_model
-def resnet_small(in_shape, num_classes, widths=(16, 32, 64), blocks_per_stage=1,
-                 dropout=0.0) -> nn.Module:
-    """Small residual CNN of basic blocks (2 convs each, identity or 1x1 shortcut)."""
-    return ResNet(in_shape[0], num_classes, BasicBlock, widths, blocks_per_stage, dropout)
-
-
-@register_model
 def resnet(in_shape, num_classes, block="basic", widths=(16, 32, 64), blocks_per_stage=2,
            widen=1, dropout=0.0) -> nn.Module:
     """Residual network of ``block`` ('basic' or 'bottleneck') blocks; ``widen`` multiplies

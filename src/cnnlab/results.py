@@ -49,6 +49,8 @@ def summary_row(metrics: dict) -> dict:
     # Theoretical receptive field after each conv/pool layer (empty for an MLP).
     row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
     row["layers"] = metrics["layers"]
+    # The run folder that trained this network when another study's run did (shared_run).
+    row["trained_as"] = metrics.get("trained_as", "")
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
                                         "test_loss", "train_seconds",
                                         "epochs_completed", "diverged",

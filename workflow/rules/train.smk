@@ -36,3 +36,41 @@ rule train:
         "results/logs/train/{study}/{dataset}/{variant}/seed{seed}.log",
     script:
         "../../scripts/train.py"
+
+
+# A run that trains exactly what an earlier run trains (same spec but for study, variant
+# and label: Task 1's residual CNN is Task 3's basic-block ResNet) is not trained again: its
+# folder gets a copy of that run's files, with its own spec in metrics.json. For every
+# other run this rule's input names no file that exists or can be made, so Snakemake falls
+# back to `train` (the ruleorder says which to try first).
+SHARED_RUNS = cnnlab_config.shared_runs(RUNS)
+RUN_FILES = ["model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
+             "confusion.csv", "per_class.csv", "metrics.json"]
+
+
+def shared_run_source(w):
+    source = SHARED_RUNS.get(run_path(w))
+    if source is None:
+        return "results/.trained-here-not-shared"  # no rule makes it: use `train`
+    return [f"{source}/{name}" for name in RUN_FILES]
+
+
+ruleorder: share_run > train
+
+
+localrules:
+    share_run,
+
+
+rule share_run:
+    """Copy the files of the run that trained this run's network (see SHARED_RUNS)."""
+    input:
+        shared_run_source,
+    output:
+        [f"{RUN}/{name}" for name in RUN_FILES],
+    params:
+        spec=run_spec,
+    log:
+        "results/logs/share_run/{study}/{dataset}/{variant}/seed{seed}.log",
+    script:
+        "../../scripts/share_run.py"
