@@ -69,8 +69,10 @@ def test_at_scale_replaces_args_and_training_at_that_scale_only(config):
 
 
 def test_study_at_scale_replaces_the_scale_s_sizes_for_that_study_only(config):
-    """Task 2b's many small networks train on fewer images with a smaller batch at quick
-    scale; the other studies keep the scale's sizes; smoke is untouched."""
+    """A study's ``at_scale`` sizes and settings apply to that study at that scale only:
+    the other studies keep the scale's; other scales are untouched."""
+    config["studies"]["task2_depth"]["datasets"]["cifar10"]["at_scale"]["quick"] = {
+        "train_size": 2000, "epochs": 3, "training": {"batch_size": 32}}
     config = expand_sweeps(config)  # the depth variants are sweep points
     config["scale"] = "quick"
     runs = expand_runs(config)
@@ -78,9 +80,11 @@ def test_study_at_scale_replaces_the_scale_s_sizes_for_that_study_only(config):
     kernel = runs[run_dir("task2_kernel", "cifar10", "k3", 0)]
     quick = config["scales"]["quick"]["datasets"]["cifar10"]
     assert (depth["data"]["train_size"], depth["training"]["epochs"],
-            depth["training"]["batch_size"]) == (2000, 2, 32)
+            depth["training"]["batch_size"]) == (2000, 3, 32)
+    assert (depth["data"]["test_size"]) == quick["test_size"]  # not replaced: the scale's
     assert (kernel["data"]["train_size"], kernel["training"]["epochs"],
-            kernel["training"]["batch_size"]) == (quick["train_size"], quick["epochs"], 128)
+            kernel["training"]["batch_size"]) == (quick["train_size"], quick["epochs"],
+                                                  quick["training"]["batch_size"])
     # A variant's own training settings still win over its study's at this scale.
     assert runs[run_dir("task2_depth", "cifar10", "explode_clip", 0)]["training"][
         "grad_clip"] == 1.0

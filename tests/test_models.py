@@ -76,3 +76,28 @@ def test_residual_block_is_identity_plus_branch():
     torch.nn.init.zeros_(block.bn2.bias)
     x = torch.randn(2, 8, 5, 5).abs()
     torch.testing.assert_close(block(x), x)  # ...so the block passes x through (ReLU of x>=0)
+
+
+@pytest.mark.parametrize("norm", [False, True])
+def test_zero_init_residual_starts_every_unit_as_the_identity(norm):
+    """Each unit's branch starts at zero, so at initialization the residual network is its
+    shortcuts alone: a unit without a downsampling shortcut passes its input through, and
+    the last convolution still gets a gradient (the branch can start to learn)."""
+    torch.manual_seed(0)
+    net = models.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
+                             norm=norm, residual=True, zero_init_residual=True).eval()
+    units = [m for m in net if isinstance(m, BasicBlock)]
+    identity = [u for u in units if isinstance(u.shortcut, torch.nn.Identity)]
+    assert identity
+    for unit in identity:
+        x = torch.rand(2, 8, 4, 4)
+        torch.testing.assert_close(unit(x), x)
+    net.train()
+    net(torch.rand(4, 3, 16, 16)).sum().backward()
+    last = units[-1].bn2 if norm else units[-1].conv2
+    assert last.weight.grad.abs().sum() > 0
+    default_init = models.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
+                                    norm=norm, residual=True)
+    assert any(u.conv2.weight.abs().sum() > 0 for u in default_init if isinstance(u, BasicBlock))
+    with pytest.raises(ValueError, match="zero_init_residual needs residual"):
+        models.build_model("deep_cnn", (3, 16, 16), 10, residual=False, zero_init_residual=True)

@@ -183,7 +183,7 @@ def kernel_cnn(in_shape, num_classes, kernel_size=3, factorized=False, budget=60
 
 @register_model
 def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False,
-             norm=True, init="default") -> nn.Module:
+             norm=True, init="default", zero_init_residual=False) -> nn.Module:
     """``depth`` 3x3 convolutions in units of two, spread over the stages (stride 2 where
     a stage begins); ``residual`` adds each unit's shortcut, ``norm=False`` removes batch
     norm. Same depth, same widths, with and without residual connections (give equal
@@ -192,7 +192,12 @@ def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False
     layer shrinks the signal, so gradients vanish with depth); 'he' draws convolution
     weights with variance 2/fan-in, which keeps a plain ReLU network's signal size but makes
     every residual unit add to it, so an unnormalized residual network's outputs and
-    gradients grow with depth (the exploding case)."""
+    gradients grow with depth (the exploding case). ``zero_init_residual`` (residual only,
+    as torchvision's ResNet argument of that name) starts each unit's branch at zero: its
+    last batch norm's scale, or without normalization its last convolution, so that every
+    unit begins as the identity and the network trains as a shallow one at first, the
+    initialization the literature trains deep unnormalized residual networks with (Goyal et
+    al. 2017; Fixup, Zhang et al. 2019)."""
     if depth < 2 or depth % 2:
         raise ValueError(f"depth must be an even number >= 2, not {depth}")
     if init not in ("default", "he"):
@@ -205,8 +210,17 @@ def deep_cnn(in_shape, num_classes, depth=4, widths=(16, 32, 64), residual=False
         cin, stage = widths[s], s
     model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                           nn.Linear(cin, num_classes))
+    if zero_init_residual and not residual:
+        raise ValueError("zero_init_residual needs residual: true (a plain network has no "
+                         "branch to start at zero)")
     if init == "he":
         for m in model.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    if zero_init_residual:
+        for unit in layers:
+            last = unit.bn2 if norm else unit.conv2
+            nn.init.zeros_(last.weight)
+            if last.bias is not None:
+                nn.init.zeros_(last.bias)
     return model
