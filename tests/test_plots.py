@@ -28,3 +28,11 @@ def test_confusion_grid_shows_each_true_class_share_in_percent():
     assert [t.get_text() for t in panels[0].get_yticklabels()] == ["cat", "dog", "ship"]
     image = panels[1].images[0].get_array()
     assert np.allclose(image[2], [75, 0, 25]) and image.shape == (3, 3)
+
+
+def test_every_figure_caption_says_what_to_look_at():
+    """A caption describes the figure and then what a reader should look for in it."""
+    from cnnlab.figure_kinds import KINDS
+
+    for name, kind in KINDS.items():
+        assert ". Look " in kind.caption, name

@@ -132,14 +132,14 @@ def test_templates_refuse_missing_values(tmp_path):
         render(context, TEMPLATES, tmp_path / "r.md", tmp_path / "r.html", [])
 
 
-def test_conclusions_follow_the_winner():
+def test_winner_names_the_best_variant_and_whether_its_lead_is_resolved():
     stats = over_seeds(summary_frame({"a": [0.9, 0.92], "b": [0.5, 0.52]}))
-    [line] = findings.conclusions(stats, {"s": "Study S"})
-    assert line.startswith("Study S, mnist: a is best with 91.00% test accuracy, 40.00 points "
-                           "above b (51.00%); the lead over the runner-up b: Welch's t-test p = ")
+    line = findings.winner(stats)
+    assert line.startswith("a has the best test accuracy, 91.00%, 40.00 points ahead of b "
+                           "(51.00%); Welch's t-test p = ")
     assert line.endswith("n = 2 and 2 seeds: resolved.")
     flipped = over_seeds(summary_frame({"a": [0.4, 0.42], "b": [0.5, 0.52]}))
-    assert findings.conclusions(flipped, {})[0].startswith("s, mnist: b is best")
+    assert findings.winner(flipped).startswith("b has the best test accuracy")
 
 
 def test_efficiency_names_a_smaller_model_that_came_close():

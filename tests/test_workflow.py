@@ -121,8 +121,11 @@ def test_report_answers_each_study_s_questions(built):
         title = config["studies"][study]["title"]
         section = md.split(f"### Conclusions: {title}\n", 1)[1].split("\n## ", 1)[0]
         assert f"**{question}" in section, (study, question)
-    summary = md.split("\n## Summary\n", 1)[1].split("\n## ", 1)[0]
-    assert "Task 2b: depth, plain and residual: 2 layers: plain " in summary
+    # The answers first: each headline, linked to its study's conclusions.
+    key = md.split("\n## Key findings\n", 1)[1].split("\n## ", 1)[0]
+    assert "- Task 2b: depth, plain and residual\n  - [2 layers: plain " in key
+    assert key.count("](#task3-conclusions)") == 3
+    assert md.index("## Key findings") < md.index("## Contents") < md.index("## Task 1")
     for depth in (2, 4, 8, 16, 32):
         assert f"- {depth} layers. Plain, no normalization: the first layer's gradient is " in md
     # Inference speed: one row per variant, from its own job; the summary carries it.
@@ -368,14 +371,38 @@ def test_report_renders_in_a_real_browser(built, tmp_path, page_name):
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = context.new_page()
+        page.set_viewport_size({"width": 1280, "height": 1000})
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto((built / "results/report" / page_name).as_uri())
         page.wait_for_load_state("load")
         widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.naturalWidth)")
         title = page.text_content("h1")
+        # The answers are on the first screen, before any scrolling.
+        findings_box = page.locator("#key-findings").bounding_box()
+        page.screenshot(path=str(built / f"results/report/{page_name}.first-screen.png"))
         page.screenshot(path=str(built / f"results/report/{page_name}.png"), full_page=True)
+        # Every link of the table of contents and of the key findings lands on its part:
+        # after the click its target is on screen, as far up as the page lets it go.
+        landed = {}
+        for href in page.eval_on_selector_all(
+                "#contents a, #key-findings a", "as => as.map(a => a.getAttribute('href'))"):
+            page.click(f'a[href="{href}"] >> nth=0')
+            landed[href] = page.evaluate(
+                """id => { const t = document.getElementById(id); if (!t) return null;
+                           const top = t.getBoundingClientRect().top;
+                           const bottom = window.scrollY + innerHeight >= document.body.scrollHeight - 2;
+                           return {top, bottom, tag: t.tagName}; }""", href[1:])
+            page.evaluate("window.scrollTo(0, 0)")
         context.close()
+    assert findings_box and findings_box["y"] + findings_box["height"] <= 1000, findings_box
+    assert len(landed) >= 8
+    for href, where in landed.items():
+        assert where is not None, f"{href}: no such anchor"
+        assert where["tag"] in ("SECTION", "H2", "H3"), (href, where)
+        # At the top of the screen, or below it only because the page ends there.
+        assert abs(where["top"]) <= 2 or (where["bottom"] and 0 <= where["top"] < 1000), \
+            (href, where)
     assert title == "cnnlab report"
     assert len(widths) >= 10 and min(widths) > 0, widths
     assert errors == []

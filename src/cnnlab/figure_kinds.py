@@ -30,41 +30,52 @@ KINDS: dict[str, FigureKind] = {
         "Learning curves: train (solid: the batches since the previous point) and test "
         "(dashed: a fixed subset of the test images) loss and accuracy at evenly spaced "
         "points of each run, one row per dataset on its own epoch axis, one colour per "
-        "model variant; bands show the spread over seeds."),
+        "model variant; bands show the spread over seeds. Look for the gap between solid "
+        "and dashed lines (overfitting) and for curves still falling at the end (the run "
+        "would gain from more training)."),
     "comparison": FigureKind(
         "study", "metrics.json",
         "Test accuracy against parameter count and training time (one point per run), and "
-        "single-image inference latency per variant."),
+        "single-image inference latency per variant. Look up and to the left: the most "
+        "accuracy for the fewest parameters or seconds."),
     "gradient_flow": FigureKind(
         "dataset", "grad_norms.csv",
         "Gradient flow: median per-layer gradient norm by relative depth (left), first and "
-        "last layer over training (right)."),
+        "last layer over training (right). Look for lines that fall towards the input "
+        "(left panel): the gradient vanishes on its way back; a first layer far below the "
+        "last (right) means the early layers barely learn."),
     "stability": FigureKind(
         "dataset", "steps.csv",
         "Training stability: batch loss and total gradient norm at every logged step; bands "
-        "are the spread over seeds."),
+        "are the spread over seeds. Look for spikes and for gradient norms that grow by "
+        "orders of magnitude: unstable training."),
     "sweep": FigureKind(
         "dataset", "metrics.json",
         "Sweeps: test accuracy against each swept value, one panel per swept setting, one "
-        "line per base variant; mean and 95% confidence interval over seeds.",
+        "line per base variant; mean and 95% confidence interval over seeds. Look for where "
+        "a line turns down, and whether the intervals of two lines overlap there.",
         sweeps_only=True),
     "receptive_field": FigureKind(
         "dataset", "model.pt",
         f"Effective receptive field of each model ({PROBE_SEED}): input-gradient magnitude "
         "of the central unit of the last feature map, averaged over 8 test images; dashed: "
-        "the theoretical receptive field.", probe=True),
+        "the theoretical receptive field. Look at how much of it the model really uses: the "
+        "effective field is usually much smaller than the theoretical one.", probe=True),
     "first_layer": FigureKind(
         "dataset", "model.pt",
         f"First convolution layer ({PROBE_SEED}): learned filters, then the feature maps "
-        "they produce for one test image.", probe=True),
+        "they produce for one test image. Look for edge- and colour-like filters (learned "
+        "features) rather than noise (filters that barely trained).", probe=True),
     "feature_maps": FigureKind(
         "dataset", "model.pt",
         f"Feature maps at increasing depth ({PROBE_SEED}): mean absolute activation after "
-        "each stage for the same test image.", probe=True),
+        "each stage for the same test image. Look for maps that fade to uniform grey with "
+        "depth: the signal died on its way forward.", probe=True),
     "confusion": FigureKind(
         "dataset", "confusion.csv",
         "Confusion matrices, one per variant, summed over seeds; each row shows where the "
-        "images of one true class went, in percent."),
+        "images of one true class went, in percent. Look off the diagonal: which classes a "
+        "model confuses (on CIFAR-10 typically cat with dog, automobile with truck)."),
 }
 
 PROBES = [k for k, v in KINDS.items() if v.probe]

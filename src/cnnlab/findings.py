@@ -100,49 +100,6 @@ def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
             f"{lean['parameters_mean'] / best['parameters_mean']:.2f}x as many.")
 
 
-def accuracy_per_second(table: pd.DataFrame) -> str | None:
-    """Which variant bought the most test accuracy per second of training."""
-    ok = measured(table[table["train_seconds_mean"] > 0])
-    if ok is None:
-        return None
-    rate = ok["test_acc_mean"] / ok["train_seconds_mean"]
-    best = ok.loc[rate.idxmax()]
-    return (f"{best['label']} gave the most accuracy per training second: "
-            f"{100 * rate.max():.2f} points per second ({pct(best['test_acc_mean'])} in "
-            f"{best['train_seconds_mean']:.1f} s).")
-
-
-def depth_effect(table: pd.DataFrame) -> list[str]:
-    """For variants with a ``depth`` argument: did the deepest plain network train worse
-    than the shallowest, and did residual connections at that depth close the gap?"""
-    ok = table[table["n"] > 0].copy()
-    args = ok["args"].map(json.loads)
-    ok["depth"] = args.map(lambda a: a.get("depth"))
-    ok["residual"] = args.map(lambda a: bool(a.get("residual", False)))
-    ok = ok[ok["depth"].notna()]
-    plain = ok[~ok["residual"]].sort_values("depth")
-    if len(plain["depth"].unique()) < 2:
-        return []
-    shallow, deep = plain.iloc[0], plain[plain["depth"] == plain["depth"].max()]
-    deep = deep.loc[deep["test_acc_mean"].idxmax()]
-    diff = 100 * (deep["test_acc_mean"] - shallow["test_acc_mean"])
-    lines = [f"The deepest plain network ({deep['label']}, {int(deep['depth'])} conv layers) "
-             f"{'trained worse than' if diff < 0 else 'did not train worse than'} the "
-             f"shallowest ({shallow['label']}, {int(shallow['depth'])}): "
-             f"{diff:+.2f} points of test accuracy; {compare(deep, shallow)}."]
-    twin = ok[ok["residual"] & (ok["depth"] == deep["depth"])]
-    if not twin.empty:
-        res = twin.iloc[0]
-        gain = 100 * (res["test_acc_mean"] - deep["test_acc_mean"])
-        lines.append(f"At {int(deep['depth'])} layers, residual connections changed test "
-                     f"accuracy by {gain:+.2f} points ({res['label']}: "
-                     f"{pct(res['test_acc_mean'])})"
-                     + (", closing the gap to the shallow network" if diff < 0 and
-                        res["test_acc_mean"] >= shallow["test_acc_mean"] else "")
-                     + f"; {compare(res, deep)}.")
-    return lines
-
-
 def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool] | None:
     """The best convolutional variant against the best fully connected one (model
     ``mlp``) of one dataset: (gap in points, sentence, resolved by Welch's test), or None
@@ -173,34 +130,13 @@ def diverged(table: pd.DataFrame) -> str | None:
 
 
 def dataset_findings(table: pd.DataFrame) -> list[str]:
-    versus_mlp = conv_over_mlp(table)
-    found = [winner(table), versus_mlp and versus_mlp[1], most_overfit(table),
-             efficiency(table), cost(table), accuracy_per_second(table),
-             *depth_effect(table), diverged(table)]
+    """What the table of one study and dataset shows whatever the study asks: who won,
+    who overfit most, whether a smaller model came close, what training cost, what
+    diverged. What a study's questions ask (CNN vs MLP, depth, ...) is answered once, by
+    ``questions``, not again here."""
+    found = [winner(table), most_overfit(table), efficiency(table), cost(table),
+             diverged(table)]
     return [f for f in found if f]
-
-
-def conclusions(stats: pd.DataFrame, titles: dict[str, str],
-                across_datasets: bool = True) -> list[str]:
-    """One line per study and dataset: the best variant and its lead over the worst, so
-    the report closes with what each comparison came to; then (``across_datasets``) how
-    the CNN-over-MLP gap differs between datasets."""
-    lines = []
-    for (study, dataset), table in stats.groupby(["study", "dataset"], sort=False):
-        ok = table[table["n"] > 0].sort_values("test_acc_mean", ascending=False)
-        if ok.empty:
-            continue
-        best, worst = ok.iloc[0], ok.iloc[-1]
-        text = (f"{titles.get(study, study)}, {dataset}: {best['label']} is best with "
-                f"{pct(best['test_acc_mean'])} test accuracy")
-        if len(ok) > 1:
-            text += (f", {100 * (best['test_acc_mean'] - worst['test_acc_mean']):.2f} points "
-                     f"above {worst['label']} ({pct(worst['test_acc_mean'])}); the lead over "
-                     f"the runner-up {ok.iloc[1]['label']}: {compare(best, ok.iloc[1])}")
-        lines.append(text + ".")
-    if across_datasets:
-        lines += mlp_gap_across_datasets(stats, titles)
-    return lines
 
 
 # What the field's explanation of the CNN-over-MLP gap rests on: whether a dataset's objects

@@ -22,6 +22,24 @@ from cnnlab.report_tables import architecture_rows, per_class_rows, read_per_cla
 from cnnlab.results import over_seeds
 
 
+# How to read the tables: printed by both templates from here, so that Markdown and HTML
+# say the same.
+METHOD = ("Every number and statement below was computed from results/summary.csv. "
+          "Accuracies are in percent. Test accuracy is the mean ± the half-width of its 95% "
+          "confidence interval over seeds (Student's t); the other columns are mean ± "
+          "standard deviation over seeds; n is the number of seeds. A difference between two "
+          "variants is called resolved only when Welch's t-test gives p < 0.05.")
+DIAGNOSTICS_LEGEND = (
+    "Diagnostics: train acc is measured on as many training images as the test set has; "
+    "loss spike is the largest rise of the batch loss between two logged steps (a sign of "
+    "instability); log10 grad-norm var is the variance of log10 of the total gradient norm "
+    "over training (how much it swung); grad norm at init is the total gradient norm at "
+    "the first step, and first/last layer grad at init the first layer's gradient norm "
+    "over the last layer's (far below 1: the gradient vanished on its way back; mean over "
+    "seeds); latency and images/s are one model per variant, timed with nothing else "
+    "running (median of repeats).")
+
+
 def mean_std(mean, std, scale: float = 1.0, digits: int = 2) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
@@ -82,7 +100,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
     stats = over_seeds(summary)
     titles = {k: v.get("title", k) for k, v in studies.items()}
     per_class = per_class if per_class is not None else read_per_class([])
-    sections, headlines = [], []
+    sections, key_findings = [], []
     for study, sdef in studies.items():
         datasets, answered = [], []
         for ds in sdef["datasets"]:
@@ -92,7 +110,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             answered += questions.answers(table, ds)
             classes, class_rows = per_class_rows(per_class, table)
             datasets.append({
-                "name": ds,
+                "name": ds, "anchor": f"{study}-{ds}",
                 "rows": table_rows(table),
                 "findings": findings.dataset_findings(table),
                 "setup": (f"{int(first['epochs'])} epochs, batch size {int(first['batch_size'])}, "
@@ -116,9 +134,12 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
         if gap:
             answered.append(Answer("Why does the CNN's advantage differ between datasets?",
                                    gap, gap[0].removeprefix(f"{titles[study]}: ")))
-        headlines += [f"{titles[study]}: {a.headline}" for a in answered]
+        # The answers first: each question's headline, linked to where its evidence is.
+        if answered:
+            key_findings.append({"title": titles[study], "anchor": f"{study}-conclusions",
+                                 "headlines": [a.headline for a in answered]})
         sections.append({
-            "name": study, "title": sdef.get("title", study),
+            "name": study, "anchor": study, "title": sdef.get("title", study),
             "description": sdef.get("description", ""), "datasets": datasets,
             "conclusions": [{"question": a.question, "sentences": a.sentences}
                             for a in answered],
@@ -130,11 +151,14 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
         })
     commit, dirty = git_commit()
     devices = summary[["device", "device_name", "precision"]].drop_duplicates()
+    verified = verification_rows(verification)
     return {
+        "key_findings": key_findings,
+        "contents": table_of_contents(sections, bool(verified)),
+        "method": METHOD,
+        "diagnostics_legend": DIAGNOSTICS_LEGEND,
         "sections": sections,
-        "verification": verification_rows(verification),
-        # The overall summary: each question's headline, then each study's best variant.
-        "summary": headlines + findings.conclusions(stats, titles, across_datasets=False),
+        "verification": verified,
         "provenance": {
             "scale": scale,
             "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -152,6 +176,24 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                            for study, g in summary.groupby("study", sort=False)],
         },
     }
+
+
+def table_of_contents(sections: list[dict], verified: bool) -> list[dict]:
+    """Each part of the report with its anchor (ids in the HTML, ``<a id>`` in the
+    Markdown), each study with its datasets and conclusions below it."""
+    def entry(title, anchor, children=()):
+        return {"title": title, "anchor": anchor, "children": list(children)}
+
+    studies = []
+    for s in sections:
+        children = [entry(d["name"], d["anchor"]) for d in s["datasets"]]
+        if s["conclusions"]:
+            children.append(entry("Conclusions", f"{s['anchor']}-conclusions"))
+        studies.append(entry(s["title"], s["anchor"], children))
+    return [entry("How to read the numbers", "method"), *studies,
+            *([entry("Custom autograd layers, verified against torch", "verification")]
+              if verified else []),
+            entry("Provenance", "provenance")]
 
 
 def _environment(template_dir: Path, html: bool, embed_from: Path | None = None):

@@ -27,6 +27,7 @@ rule train:
         spec=run_spec,
         resume=lambda w: cnnlab_config.resume_path(run_path(w)),
         gpu_locks=cnnlab_config.GPU_LOCKS,
+        jobs_per_gpu=config["jobs_per_gpu"],
     threads: 1
     # The most expensive runs start first, so that no long run is left for the end.
     priority: lambda w: RUN_PRIORITY.get(run_path(w), 0)
