@@ -13,6 +13,8 @@ no-op rerun timed with
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,18 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from cnnlab.device import cpu_bf16_units  # noqa: E402
+
+
+def cpu_name() -> str:
+    """The CPU's model name, family and model (what a speed figure holds for)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    fields = dict(line.split(":", 1) for line in info.splitlines()[:30] if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    return (f"{fields.get('model name', platform.processor() or 'unknown')} (family "
+            f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
 
 
 def main(argv=None):
@@ -38,6 +52,8 @@ def main(argv=None):
            "--cores", str(args.cores), "report",
            "--config", "scale=quick", f"data_mirror={args.mirror.resolve()}"]
     print(f"in {workdir}: {' '.join(cmd[1:])}", flush=True)
+    print(f"CPU: {cpu_name()}; bf16 units: {cpu_bf16_units() or 'none (fp32 under auto)'}; "
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset')}", flush=True)
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "w") as log:
         done = subprocess.run(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)

@@ -52,6 +52,21 @@ def test_depth_says_where_gradients_vanished_and_which_networks_trained():
                                "residual trained.")
 
 
+def test_a_residual_twin_whose_branches_start_at_zero_shows_its_ratio_during_training():
+    """zero_init_residual makes the ratio at initialization 0 by construction: the answer
+    gives the one measured during training instead, and says why."""
+    zero = {"depth": 32, "norm": False, "residual": True, "zero_init_residual": True}
+    table = variants(
+        {"p2": ("deep_cnn", {"depth": 2, "norm": False}, [0.30, 0.32, 0.31]),
+         "p32": ("deep_cnn", {"depth": 32, "norm": False}, [0.10, 0.10, 0.10]),
+         "r32": ("deep_cnn", zero, [0.25, 0.27, 0.26])},
+        grad_ratio_init={"p2": 0.8, "p32": 2e-13, "r32": 0.0},
+        grad_ratio_train={"p2": 0.7, "p32": 1e-12, "r32": 0.3})
+    [answer] = depth(table, "cifar10")
+    assert ("Residual twin: ratio during training 3.0e-01 (0 at initialization by design: "
+            "every branch starts at zero), 26.00%") in answer.sentences[1]
+
+
 def test_clipping_is_compared_with_its_unclipped_twin():
     args = {"depth": 16, "norm": False, "residual": True, "init": "he"}
     table = variants(

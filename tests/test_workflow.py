@@ -440,3 +440,40 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
     assert metrics["epochs_completed"] == 30
     assert len(pd.read_csv(tmp_path / f"{run}/history.csv")) == 30
     assert not resume.exists()
+
+
+def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):
+    """benchmarks/full_report_gpu.sh as a lent GPU machine runs it, rehearsed on the CPU at
+    smoke scale: mirror pieces joined, the whole report built, what the device tool brings
+    back (at most 8 files) collected."""
+    import tarfile
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    piece = tmp_path / "piece"
+    (piece / "cifar10").mkdir(parents=True)
+    (piece / "cifar10" / "data_batch_1.bin").write_bytes(bytes(range(256)) * 40)
+    subprocess.run(f"tar cf - -C {piece} cifar10 | split -b 4000 - {parts}/cifar10.tar.part-",
+                   shell=True, check=True)
+    assert len(list(parts.iterdir())) == 3
+    out = tmp_path / "out"
+    done = subprocess.run(["bash", str(REPO / "benchmarks/full_report_gpu.sh"), "--scale",
+                           "smoke", "--parts", str(parts), "--work", str(tmp_path / "work"),
+                           "--out", str(out), "--jobs-per-gpu", "2"],
+                          capture_output=True, text=True, timeout=1500,
+                          env={**os.environ, "PYTHON": sys.executable})
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "joined 3 pieces of cifar10.tar" in done.stdout
+    joined = tmp_path / "work/mirror/cifar10/data_batch_1.bin"
+    assert joined.read_bytes() == (piece / "cifar10" / "data_batch_1.bin").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["figures.tar", "report.md",
+                                                      "snakemake-tail.log", "summary.csv",
+                                                      "wall.txt"]
+    wall = (out / "wall.txt").read_text().splitlines()
+    assert wall[0].startswith("whole report, scale smoke: ") and "2 jobs per GPU" in wall[0]
+    assert {line.split(":")[0] for line in wall[1:]} == {"task1", "task2_kernel",
+                                                         "task2_depth", "task3"}
+    assert "## Key findings" in (out / "report.md").read_text()
+    assert len(pd.read_csv(out / "summary.csv")) > 50
+    with tarfile.open(out / "figures.tar") as figures:
+        assert sum(n.endswith(".png") for n in figures.getnames()) >= 10

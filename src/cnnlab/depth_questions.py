@@ -25,6 +25,7 @@ def _depth_families(table: pd.DataFrame) -> pd.DataFrame:
                      residual=ok["a"].map(lambda a: bool(a.get("residual", False))),
                      norm=ok["a"].map(lambda a: bool(a.get("norm", True))),
                      init=ok["a"].map(lambda a: a.get("init", "default")),
+                     zero_init=ok["a"].map(lambda a: bool(a.get("zero_init_residual", False))),
                      clip=ok["t"].map(lambda t: t.get("grad_clip")))
 
 
@@ -54,8 +55,13 @@ def _depth_line(d: int, plain, res, bn, guess: float) -> tuple[str, str]:
     head = f"{d} layers: plain {'trained' if learned else 'at chance'}"
     if res is not None:
         res_learned, _ = _trained(res, guess)
-        text += (f" Residual twin: ratio {ratio_text(res['grad_ratio_init_mean'])}, "
-                 f"{pct(res['test_acc_mean'])}, "
+        # A branch that starts at zero passes no gradient to its first convolution at the
+        # first step: the ratio at initialization is 0 by construction, so the one that
+        # says whether the signal reaches the first layer is the one during training.
+        ratio_res = (f"ratio during training {ratio_text(res['grad_ratio_train_mean'])} (0 "
+                     f"at initialization by design: every branch starts at zero)"
+                     if res["zero_init"] else f"ratio {ratio_text(res['grad_ratio_init_mean'])}")
+        text += (f" Residual twin: {ratio_res}, {pct(res['test_acc_mean'])}, "
                  f"{100 * (res['test_acc_mean'] - plain['test_acc_mean']):+.2f} points "
                  f"({compare(res, plain)}).")
         head += f", residual {'trained' if res_learned else 'at chance'}"
