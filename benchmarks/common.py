@@ -35,6 +35,24 @@ def prepared(name: str, mirror: Path | None, folder: Path) -> tuple[Path, Prepar
     return path, load_prepared(path)
 
 
+def case_specs(cases: str, mirror: Path | None, folder: Path,
+               scale: str = "quick") -> list[tuple[str, dict, Path]]:
+    """``(case, spec, prepared data file)`` for every seed of each STUDY/DATASET/VARIANT
+    of ``cases`` (comma-separated) at ``scale``; each dataset prepared into ``folder``
+    once."""
+    runs, data_paths, found = config_runs(scale), {}, []
+    for case in cases.split(","):
+        study, dataset, variant = case.split("/")
+        if dataset not in data_paths:
+            data_paths[dataset], _ = prepared(dataset, mirror, folder)
+        specs = [s for s in runs.values() if (s["study"], s["dataset"], s["variant"])
+                 == (study, dataset, variant)]
+        if not specs:
+            raise SystemExit(f"{case}: no such run at {scale} scale")
+        found += [(case, s, data_paths[dataset]) for s in specs]
+    return found
+
+
 def short_trainer(data: Prepared, spec: dict, images: int, epochs: int,
                   precision: str = "auto") -> Trainer:
     """cnnlab's own ``Trainer`` for ``spec`` on the CPU, cut to ``images`` training images

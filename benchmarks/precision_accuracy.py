@@ -21,7 +21,7 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from common import DEFAULT_MIRROR, config_runs, prepared
+from common import DEFAULT_MIRROR, case_specs
 
 from cnnlab.datasets import load_prepared  # noqa: E402
 from cnnlab.training import run_training  # noqa: E402
@@ -45,18 +45,9 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     mirror = Path(args.mirror) if os.path.isdir(args.mirror) else None
-    runs = config_runs("quick")
     folder = Path(tempfile.mkdtemp(prefix="cnnlab-precision-"))
-    jobs, data_paths = [], {}
-    for case in args.cases.split(","):
-        study, dataset, variant = case.split("/")
-        if dataset not in data_paths:
-            data_paths[dataset], _ = prepared(dataset, mirror, folder)
-        specs = [s for s in runs.values() if (s["study"], s["dataset"], s["variant"])
-                 == (study, dataset, variant)]
-        if not specs:
-            raise SystemExit(f"{case}: no such run at quick scale")
-        jobs += [(case, p, s, data_paths[dataset]) for s in specs for p in ("fp32", "bf16")]
+    jobs = [(case, p, spec, data) for case, spec, data in case_specs(args.cases, mirror, folder)
+            for p in ("fp32", "bf16")]
     acc: dict[tuple[str, str], list[float]] = {}
     with ProcessPoolExecutor(args.workers) as pool:
         for case, precision, seed, test_acc in pool.map(train, jobs):

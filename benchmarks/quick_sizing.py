@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from common import DEFAULT_MIRROR, config_runs, prepared
+from common import DEFAULT_MIRROR, case_specs
 
 from cnnlab.datasets import load_prepared  # noqa: E402
 from cnnlab.device import cpu_bf16_units  # noqa: E402
@@ -79,20 +79,11 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     mirror = Path(args.mirror) if os.path.isdir(args.mirror) else None
-    runs = config_runs("quick")
     seeds = [int(s) for s in args.seeds.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="cnnlab-sizing-"))
-    jobs, data_paths = [], {}
-    for case in args.cases.split(","):
-        study, dataset, variant = case.split("/")
-        if dataset not in data_paths:
-            data_paths[dataset], _ = prepared(dataset, mirror, folder)
-        specs = [s for s in runs.values() if (s["study"], s["dataset"], s["variant"])
-                 == (study, dataset, variant) and s["seed"] in seeds]
-        if not specs:
-            raise SystemExit(f"{case}: no such run at quick scale")
-        jobs += [(case, recipe, with_recipe(s, recipe, args.test_size), data_paths[dataset])
-                 for recipe in args.recipes.split(",") for s in specs]
+    jobs = [(case, recipe, with_recipe(spec, recipe, args.test_size), data)
+            for case, spec, data in case_specs(args.cases, mirror, folder)
+            if spec["seed"] in seeds for recipe in args.recipes.split(",")]
     # The costliest first, so that the workers finish together.
     jobs.sort(key=lambda j: -(j[2]["data"]["train_size"] or 5e4) * j[2]["training"]["epochs"])
     print(f"{len(jobs)} runs on {args.workers} workers, 1 thread each; CPU bf16 units: "
