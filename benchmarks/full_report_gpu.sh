@@ -14,7 +14,7 @@
 #    keeps while it stays warm: `tar cf - -C ../shared/datasets cifar10 SHA256SUMS |
 #    split -b 60M - DIR/cifar10.tar.part-`. The workflow then checks every file against
 #    the mirror's SHA256SUMS, as always.
-# 3. Runs `snakemake --cores $(nproc) --resources gpu=N --set-resources train:gpu=1 report
+# 3. Runs `snakemake report --cores $(nproc) --resources gpu=N --set-resources train:gpu=1
 #    --config scale=SCALE data_mirror=MIRROR jobs_per_gpu=N` in WORK (N jobs share the GPU).
 # 4. Writes to OUT (default WORK/out): wall.txt (seconds, per-study training seconds),
 #    summary.csv, report.md, figures.tar and the end of snakemake.log: at most 8 files, as
@@ -65,8 +65,9 @@ slots=$(( (gpus > 0 ? gpus : 1) * jobs_per_gpu ))
 echo "scale $scale, $gpus GPU(s), $jobs_per_gpu training jobs per GPU, $(nproc) cores, in $work"
 start=$(date +%s.%N)
 status=0
-(cd "$work" && "$python" -m snakemake -s "$here/Snakefile" --cores "$(nproc)" \
-   --resources gpu="$slots" --set-resources train:gpu=1 report --config "${config[@]}") \
+# The target first: --resources and --set-resources take every word after them.
+(cd "$work" && "$python" -m snakemake -s "$here/Snakefile" report --cores "$(nproc)" \
+   --resources gpu="$slots" --set-resources train:gpu=1 --config "${config[@]}") \
   > "$work/snakemake.log" 2>&1 || status=$?
 wall=$("$python" -c "import time; print(f'{time.time() - $start:.0f}')")
 tail -c 200000 "$work/snakemake.log" > "$out/snakemake-tail.log"

@@ -7,6 +7,7 @@ evidence: more distinct images, more epochs, or a smaller batch?
     python benchmarks/quick_sizing.py [--mirror ../shared/datasets] [--workers 2]
         [--cases task1/cifar10/resnet,task1/cifar10/mlp]
         [--recipes "20000x2/64@0.1,10000x2/64@0.1"] [--seeds 0] [--test-size 2000]
+        [--precision auto|fp32|bf16]
 
 A recipe is IMAGESxEPOCHS/BATCH@LR; ``spec`` keeps the run's own setting for a part
 (``spec`` alone is the run exactly as config.yaml has it at quick scale). The test accuracy
@@ -35,7 +36,8 @@ RECIPE = re.compile(r"(?P<images>\d+|spec)x(?P<epochs>\d+|spec)/(?P<batch>\d+|sp
                     r"@(?P<lr>[\d.e-]+|spec)")
 
 
-def with_recipe(spec: dict, recipe: str, test_size: int | None) -> dict:
+def with_recipe(spec: dict, recipe: str, test_size: int | None,
+                precision: str = "auto") -> dict:
     """``spec`` with a recipe's sizes in place of its own (``spec``: keep that part)."""
     if recipe == "spec":
         parts = {}
@@ -44,7 +46,7 @@ def with_recipe(spec: dict, recipe: str, test_size: int | None) -> dict:
         if not m:
             raise SystemExit(f"recipe {recipe!r} is not IMAGESxEPOCHS/BATCH@LR")
         parts = {k: v for k, v in m.groupdict().items() if v != "spec"}
-    t = {**spec["training"], "device": "cpu"}
+    t = {**spec["training"], "device": "cpu", "precision": precision}
     d = dict(spec["data"])
     if "images" in parts:
         d["train_size"] = int(parts["images"])
@@ -76,12 +78,14 @@ def main(argv=None):
     ap.add_argument("--recipes", default="spec,20000x2/64@0.1")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--test-size", type=int, default=None)
+    # fp32 with ONEDNN_MAX_CPU_ISA=AVX2 set measures an AVX2-only CPU's path on a faster one.
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     mirror = Path(args.mirror) if os.path.isdir(args.mirror) else None
     seeds = [int(s) for s in args.seeds.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="cnnlab-sizing-"))
-    jobs = [(case, recipe, with_recipe(spec, recipe, args.test_size), data)
+    jobs = [(case, recipe, with_recipe(spec, recipe, args.test_size, args.precision), data)
             for case, spec, data in case_specs(args.cases, mirror, folder)
             if spec["seed"] in seeds for recipe in args.recipes.split(",")]
     # The costliest first, so that the workers finish together.

@@ -455,7 +455,8 @@ def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):
     (piece / "cifar10" / "data_batch_1.bin").write_bytes(bytes(range(256)) * 40)
     subprocess.run(f"tar cf - -C {piece} cifar10 | split -b 4000 - {parts}/cifar10.tar.part-",
                    shell=True, check=True)
-    assert len(list(parts.iterdir())) == 3
+    pieces = len(list(parts.iterdir()))
+    assert pieces > 1
     out = tmp_path / "out"
     done = subprocess.run(["bash", str(REPO / "benchmarks/full_report_gpu.sh"), "--scale",
                            "smoke", "--parts", str(parts), "--work", str(tmp_path / "work"),
@@ -463,7 +464,7 @@ def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):
                           capture_output=True, text=True, timeout=1500,
                           env={**os.environ, "PYTHON": sys.executable})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    assert "joined 3 pieces of cifar10.tar" in done.stdout
+    assert f"joined {pieces} pieces of cifar10.tar" in done.stdout
     joined = tmp_path / "work/mirror/cifar10/data_batch_1.bin"
     assert joined.read_bytes() == (piece / "cifar10" / "data_batch_1.bin").read_bytes()
     assert sorted(p.name for p in out.iterdir()) == ["figures.tar", "report.md",
