@@ -139,7 +139,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             key_findings.append({"title": titles[study], "anchor": f"{study}-conclusions",
                                  "headlines": [a.headline for a in answered]})
         sections.append({
-            "name": study, "anchor": study, "title": sdef.get("title", study),
+            "anchor": study, "title": sdef.get("title", study),
             "description": sdef.get("description", ""), "datasets": datasets,
             "conclusions": [{"question": a.question, "sentences": a.sentences}
                             for a in answered],
