@@ -130,10 +130,10 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     for _, r in table.iterrows() if r["receptive_fields"]]
                 if "receptive_field" in sdef.get("probes", []) else [],
             })
-        gap = findings.mlp_gap_across_datasets(stats[stats["study"] == study], titles)
+        gap = findings.mlp_gap_across_datasets(stats[stats["study"] == study])
         if gap:
             answered.append(Answer("Why does the CNN's advantage differ between datasets?",
-                                   gap, gap[0].removeprefix(f"{titles[study]}: ")))
+                                   [gap], gap))
         # The answers first: each question's headline, linked to where its evidence is.
         if answered:
             key_findings.append({"title": titles[study], "anchor": f"{study}-conclusions",

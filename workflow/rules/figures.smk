@@ -6,6 +6,7 @@ localrules:
     comparison,
     confusion,
     probe_figure,
+    unknown_figure,
 
 
 rule run_figure:
