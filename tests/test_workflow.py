@@ -428,13 +428,15 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     resume = tmp_path / "results/resume/task1/mnist/cnn/seed0.pt"
+    history = tmp_path / f"{run}/history.csv"  # written just after the epoch's checkpoint
     deadline = time.time() + 300
-    while not resume.exists() and first.poll() is None and time.time() < deadline:
+    while not (resume.exists() and history.exists()) and first.poll() is None \
+            and time.time() < deadline:
         time.sleep(0.05)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     assert resume.exists(), "the kill came before the first epoch's checkpoint"
-    assert (tmp_path / f"{run}/history.csv").exists()  # an incomplete output is left behind
+    assert history.exists()  # an incomplete output is left behind
     assert not (tmp_path / f"{run}/metrics.json").exists()
 
     subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--unlock"], check=True,
