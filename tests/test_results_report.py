@@ -183,3 +183,13 @@ def test_cnn_gap_in_the_unexpected_direction_is_said_not_explained_away():
     assert "It is larger on mnist, the opposite of the usual finding" in line
     assert "the cifar10 gap is not resolved" in line
     assert "its objects vary" not in line
+
+
+def test_training_time_per_study_counts_only_the_runs_it_trained():
+    """A run copied from another study's (shared_run) carries that run's train_seconds:
+    counted once, by the study that trained it."""
+    frame = summary_frame({"a": [0.9, 0.92], "b": [0.5, 0.52]})
+    frame["trained_as"] = ["", "", "results/runs/t/mnist/x/seed0", ""]
+    context = build_context(frame, {"s": {"datasets": {"mnist": {}}}}, {}, "smoke", [DATA])
+    [study] = context["provenance"]["study_time"]
+    assert (study["runs"], study["seconds"]) == (3, "6")

@@ -118,8 +118,10 @@ def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
             f"seed-to-seed standard deviation up to {100 * spread:.2f} points: {verdict} "
             f"(criterion: not resolved, and smaller than that deviation).",
             f"Per seed the twins differ by up to {100 * worst:.2f} points over {len(pairs)} "
-            f"seeds: float32 sums in a different order in the hand-written backward passes, "
-            f"which SGD amplifies over the run. Training took {cus['train_seconds_mean']:.1f} s "
+            f"seeds: sums rounded in a different order in the hand-written backward passes "
+            f"and, where training ran in bf16, three of the custom layers computing in float32 "
+            f"where the twin follows autocast, differences SGD amplifies over the run. "
+            f"Training took {cus['train_seconds_mean']:.1f} s "
             f"vs {ref['train_seconds_mean']:.1f} s "
             f"({cus['train_seconds_mean'] / ref['train_seconds_mean']:.2f}x).",
             "Layer by layer, one step at a time (gradcheck, largest differences), see the table "

@@ -171,11 +171,19 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             "devices": ", ".join(f"{r.device} ({r.device_name}), {r.precision} training"
                                  for r in devices.itertuples()),
             "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
+            # Runs trained by another study (shared_run) are that study's seconds.
             "study_time": [{"study": study, "runs": len(g),
                             "seconds": f"{g['train_seconds'].sum():.0f}"}
-                           for study, g in summary.groupby("study", sort=False)],
+                           for study, g in trained_here(summary).groupby("study", sort=False)],
         },
     }
+
+
+def trained_here(summary: pd.DataFrame) -> pd.DataFrame:
+    """The runs each study trained itself (not copies of another study's run)."""
+    if "trained_as" not in summary:
+        return summary
+    return summary[summary["trained_as"].fillna("") == ""]
 
 
 def table_of_contents(sections: list[dict], verified: bool) -> list[dict]:
