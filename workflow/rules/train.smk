@@ -45,8 +45,7 @@ rule train:
 # other run this rule's input names no file that exists or can be made, so Snakemake falls
 # back to `train` (the ruleorder says which to try first).
 SHARED_RUNS = cnnlab_config.shared_runs(RUNS)
-RUN_FILES = ["model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
-             "confusion.csv", "per_class.csv", "metrics.json"]
+RUN_FILES = [Path(f).name for f in rules.train.output]
 
 
 def shared_run_source(w):
@@ -68,7 +67,7 @@ rule share_run:
     input:
         shared_run_source,
     output:
-        [f"{RUN}/{name}" for name in RUN_FILES],
+        rules.train.output,
     params:
         spec=run_spec,
     log:
