@@ -1,8 +1,11 @@
-"""Rule share_run: adapter to cnnlab.shared_run.copy_shared_run."""
+"""Rule share_run: adapter to cnnlab.shared_run.copy_shared_run, once per run of the job."""
 from cnnlab.logs import log_to
 from cnnlab.shared_run import copy_shared_run
 
-with log_to(snakemake.log[0]):
-    copy_shared_run(snakemake.input, snakemake.output, snakemake.params.spec)
-    print(f"{snakemake.params.spec['study']}/{snakemake.params.spec['variant']}: "
-          f"the files of {snakemake.input[0].rsplit('/', 1)[0]}, trained once for both")
+for spec, run, source, log in zip(snakemake.params.specs, snakemake.params.run_dirs,
+                                  snakemake.params.sources, snakemake.log):
+    with log_to(log):
+        copy_shared_run([f for f in snakemake.input if f.startswith(f"{source}/")],
+                        [f for f in snakemake.output if f.startswith(f"{run}/")], spec)
+        print(f"{spec['study']}/{spec['variant']} seed {spec['seed']}: the files of {source}, "
+              f"trained once for both")

@@ -1,13 +1,11 @@
-"""Rule train: adapter to cnnlab.training.run_training."""
-from pathlib import Path
-
+"""Rule train: adapter to cnnlab.training_job.train_job (one run, or every seed of a
+variant when the scale says seeds_per_job: all)."""
 from cnnlab.datasets import load_prepared
 from cnnlab.gpus import claim_gpu
-from cnnlab.logs import log_to
-from cnnlab.training import run_training
+from cnnlab.training_job import train_job
 
-with log_to(snakemake.log[0]), claim_gpu(snakemake.params.gpu_locks, snakemake.resources.gpu,
-                                         jobs_per_gpu=snakemake.params.jobs_per_gpu):
-    run_training(snakemake.params.spec, load_prepared(snakemake.input.data),
-                 Path(snakemake.output.metrics).parent, threads=snakemake.threads,
-                 resume_file=snakemake.params.resume)
+train_job(snakemake.params.specs, lambda: load_prepared(snakemake.input.data),
+          snakemake.params.run_dirs, snakemake.params.resume, snakemake.log,
+          threads=snakemake.threads,
+          hold_device=lambda: claim_gpu(snakemake.params.gpu_locks, snakemake.resources.gpu,
+                                        jobs_per_gpu=snakemake.params.jobs_per_gpu))

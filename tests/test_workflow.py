@@ -104,6 +104,29 @@ def test_a_network_two_studies_share_is_trained_once(built):
     assert rows["trained_as"].str.startswith("results/runs/task1/cifar10/resnet").all()
 
 
+def test_seeds_per_job_all_trains_a_variant_s_seeds_in_one_job_and_shares_them(tmp_path):
+    """seeds_per_job: all: one training job for both seeds of Task 1's CIFAR-10 residual CNN,
+    and one share_run job that copies both seeds' files to Task 3's basic-block ResNet; each
+    seed with its own files, log and spec."""
+    grouped = tmp_path / "grouped.yaml"
+    grouped.write_text("scales: {smoke: {seeds_per_job: all}}\n")
+    out = snakemake(tmp_path, "results/runs/task3/cifar10/basic/seed1/metrics.json",
+                    "--configfile", str(grouped))
+    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 1, "share_run": 1}
+    for seed in (0, 1):
+        source = tmp_path / f"results/runs/task1/cifar10/resnet/seed{seed}"
+        shared = tmp_path / f"results/runs/task3/cifar10/basic/seed{seed}"
+        mine, theirs = (json.loads((d / "metrics.json").read_text()) for d in (shared, source))
+        assert theirs["spec"]["seed"] == mine["spec"]["seed"] == seed
+        assert mine["trained_as"] == f"results/runs/task1/cifar10/resnet/seed{seed}"
+        assert (shared / "model.pt").read_bytes() == (source / "model.pt").read_bytes()
+        log = (tmp_path / f"results/logs/train/task1/cifar10/resnet/seed{seed}.log").read_text()
+        assert f"task1/cifar10/resnet seed {seed}:" in log
+    # Both seeds' models differ: each seed was trained, not one copied to the other.
+    assert theirs["test_loss"] != json.loads((tmp_path / "results/runs/task1/cifar10/resnet/"
+                                              "seed0/metrics.json").read_text())["test_loss"]
+
+
 def test_report_answers_each_study_s_questions(built):
     """Every study ends with its questions answered from the numbers; the summary
     repeats each answer's headline; latency comes from the isolated latency job."""
@@ -341,6 +364,7 @@ def test_second_invocation_on_the_same_folder_is_locked_out(built):
     ("training: {batch_size: 5000}", "studies.task1.datasets.mnist, variant 'mlp': "
                                      "training.batch_size is 5000, more than the run's 1000 "
                                      "training images at scale 'smoke'"),
+    ("scales: {smoke: {seeds_per_job: 2}}", "'seeds_per_job'"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, setting, message):
     bad = tmp_path / "bad.yaml"
@@ -417,38 +441,46 @@ def test_report_renders_in_a_real_browser(built, tmp_path, page_name):
 
 
 def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path):
-    """SIGKILL of Snakemake and its jobs in the middle of a training run (no chance to save
+    """SIGKILL of Snakemake and its jobs in the middle of a training job (no chance to save
     anything), then `--unlock` as Snakemake's message says, then the very same command:
-    it completes, and the killed run continues from its last per-epoch checkpoint."""
-    run = "results/runs/task1/mnist/cnn/seed0"
+    it completes. The job trains both seeds of a variant (seeds_per_job: all): the kill
+    lands in seed 1, after seed 0 finished; the rerun rebuilds seed 0's files from its
+    final checkpoint without training it again, and seed 1 continues from its last
+    per-epoch checkpoint."""
+    runs = [f"results/runs/task1/mnist/cnn/seed{s}" for s in (0, 1)]
+    logs = [tmp_path / f"results/logs/train/task1/mnist/cnn/seed{s}.log" for s in (0, 1)]
+    resumes = [tmp_path / f"results/resume/task1/mnist/cnn/seed{s}.pt" for s in (0, 1)]
     longer = tmp_path / "longer.yaml"  # enough epochs that the kill lands mid-run
-    longer.write_text("scales: {smoke: {datasets: {mnist: {epochs: 30}}}}\n")
-    command = [*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", f"{run}/metrics.json",
+    longer.write_text("scales: {smoke: {seeds_per_job: all, datasets: {mnist: {epochs: 20}}}}\n")
+    command = [*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", f"{runs[1]}/metrics.json",
                "--configfile", str(longer), "--config", "scale=smoke"]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
-    resume = tmp_path / "results/resume/task1/mnist/cnn/seed0.pt"
-    history = tmp_path / f"{run}/history.csv"  # written just after the epoch's checkpoint
+    history = tmp_path / f"{runs[1]}/history.csv"  # written just after the epoch's checkpoint
     deadline = time.time() + 300
-    while not (resume.exists() and history.exists()) and first.poll() is None \
+    while not (resumes[1].exists() and history.exists()) and first.poll() is None \
             and time.time() < deadline:
         time.sleep(0.05)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    assert resume.exists(), "the kill came before the first epoch's checkpoint"
+    assert resumes[1].exists(), "the kill came before seed 1's first epoch's checkpoint"
+    assert resumes[0].exists()  # seed 0's final state, kept until the whole job is done
     assert history.exists()  # an incomplete output is left behind
-    assert not (tmp_path / f"{run}/metrics.json").exists()
+    assert not (tmp_path / f"{runs[1]}/metrics.json").exists()
 
     subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--unlock"], check=True,
                    capture_output=True)
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
-    log = (tmp_path / "results/logs/train/task1/mnist/cnn/seed0.log").read_text()
-    assert "resuming from" in log
-    metrics = json.loads((tmp_path / f"{run}/metrics.json").read_text())
-    assert metrics["epochs_completed"] == 30
-    assert len(pd.read_csv(tmp_path / f"{run}/history.csv")) == 30
-    assert not resume.exists()
+    assert job_counts(again.stdout + again.stderr) == {"train": 1}
+    assert "trained to the end already" in logs[0].read_text()
+    assert "resuming from" in logs[1].read_text()
+    assert "trained to the end already" not in logs[1].read_text()
+    for run in runs:
+        metrics = json.loads((tmp_path / f"{run}/metrics.json").read_text())
+        assert metrics["epochs_completed"] == 20
+        assert len(pd.read_csv(tmp_path / f"{run}/history.csv")) == 20
+    assert not any(r.exists() for r in resumes)
 
 
 def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):

@@ -241,6 +241,11 @@ def resume_path(run: str) -> str:
     return run.replace(f"{RESULTS}/runs/", f"{RESULTS}/resume/", 1) + ".pt"
 
 
+def log_path(run: str, rule: str) -> str:
+    """A rule's log for one run: results/logs/<rule>/<study>/<dataset>/<variant>/seed<n>.log."""
+    return run.replace(f"{RESULTS}/runs/", f"{RESULTS}/logs/{rule}/", 1) + ".log"
+
+
 def prepared_path(dataset: str, synthetic: bool, suffix: str = ".npz") -> str:
     """The prepared dataset (``.npz``), or with ``suffix=".json"`` its provenance."""
     return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}{suffix}"

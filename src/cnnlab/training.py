@@ -247,12 +247,13 @@ def make_trainer(spec: dict, data: Prepared, threads: int = 1, progress=None,
 
 def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
                  progress=None, resume_file: Path | None = None,
-                 should_stop=None) -> dict:
+                 should_stop=None, keep_resume: bool = False) -> dict:
     """Train one run and write its files into ``out_dir``; returns the metrics.
     ``progress``: where the progress bar and epoch lines go (default: stderr).
     ``resume_file``: where to keep the resume checkpoint; a run finding one saved for the
     same spec continues from it. ``should_stop``: polled after every step (default: was
     SIGTERM received); when true, the run saves and raises ``Interrupted``.
+    ``keep_resume``: leave the finished run's checkpoint in place (see ``training_job``).
     ``history.csv`` is rewritten after every epoch, so a running job can be followed."""
     progress = progress or sys.stderr
     out_dir = Path(out_dir)
@@ -267,11 +268,14 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     snap = load_resume(resume_file, spec, progress) if resume_file else None
     if snap is not None:
         trainer.restore(snap)
-        print(f"resuming from {resume_file}: epoch {trainer.state.epoch}, "
-              f"batch {trainer.state.batch}", file=progress)
+        st = trainer.state
+        done = st.epoch > spec["training"]["epochs"] or st.diverged_epoch is not None
+        print(f"resuming from {resume_file}: " + (
+            "trained to the end already; writing its files" if done else
+            f"epoch {trainer.state.epoch}, batch {trainer.state.batch}"), file=progress)
     with StopOnSignal() as signal_flag:
         trainer.run(should_stop or signal_flag.requested, save)
     metrics = run_files.write_run_files(trainer, out_dir, threads)
-    if resume_file:
+    if resume_file and not keep_resume:
         Path(resume_file).unlink(missing_ok=True)
     return metrics

@@ -71,12 +71,7 @@ MODEL_CODE = lib("models", "blocks", "layers", "architecture", "batches", "datas
                  "checkpoint")
 
 
-def run_path(w):
-    return cnnlab_config.run_dir(w.study, w.dataset, w.variant, w.seed)
-
-
-def run_spec(w):
-    path = run_path(w)
+def run_spec(path):
     if path not in RUNS:
         raise WorkflowError(f"{path} is not a run of the config; runs are "
                             f"results/runs/<study>/<dataset>/<variant>/seed<seed> for the "

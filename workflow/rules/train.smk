@@ -1,5 +1,7 @@
-# One job per run: results/runs/<study>/<dataset>/<variant>/seed<seed>/.
-# The run's full spec is a parameter, so a changed spec reruns exactly that run.
+# One job per run, results/runs/<study>/<dataset>/<variant>/seed<seed>/, or, where the
+# scale says `seeds_per_job: all`, one job per variant that trains its seeds one after the
+# other (one start-up of PyTorch instead of three; the same files, logs and resume files per
+# seed). The runs' full specs are a parameter, so a changed spec reruns exactly its job.
 # One thread per job: on CPUs several 1-thread jobs side by side do more work than fewer
 # jobs with more threads (benchmarks/threads.py, BENCHMARKS.md). Change with
 # `--set-threads train=N`. A job stopped by SIGTERM saves results/resume/<run>.pt and the
@@ -7,34 +9,43 @@
 # matrix and per-class accuracy from its last test evaluation: no second process has to
 # load the model again.
 RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
+SEEDS_PER_JOB = cnnlab_config.scale_settings(config).get("seeds_per_job", 1)
+# The run folders of one training job, as patterns of the job's wildcards.
+JOB_RUNS = ([cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
+             for seed in cnnlab_config.scale_settings(config)["seeds"]]
+            if SEEDS_PER_JOB == "all" else [RUN])
+RUN_FILES = ["model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
+             "confusion.csv", "per_class.csv", "metrics.json"]
+
+
+def job_runs(w):
+    return [run.format(**dict(w.items())) for run in JOB_RUNS]
+
+
+def job_specs(w):
+    return [run_spec(run) for run in job_runs(w)]
 
 
 rule train:
-    """Train one (study, dataset, variant, seed) and write all of its result files."""
+    """Train the job's runs (one, or every seed of a variant) and write all of their files."""
     input:
         data=prepared_data,
         code=MODEL_CODE,
     output:
-        model=f"{RUN}/model.pt",
-        history=f"{RUN}/history.csv",
-        curve=f"{RUN}/curve.csv",
-        grad_norms=f"{RUN}/grad_norms.csv",
-        steps=f"{RUN}/steps.csv",
-        confusion=f"{RUN}/confusion.csv",
-        per_class=f"{RUN}/per_class.csv",
-        metrics=f"{RUN}/metrics.json",
+        [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
     params:
-        spec=run_spec,
-        resume=lambda w: cnnlab_config.resume_path(run_path(w)),
+        specs=job_specs,
+        run_dirs=job_runs,
+        resume=lambda w: [cnnlab_config.resume_path(run) for run in job_runs(w)],
         gpu_locks=cnnlab_config.GPU_LOCKS,
         jobs_per_gpu=config["jobs_per_gpu"],
     threads: 1
     # The most expensive runs start first, so that no long run is left for the end.
-    priority: lambda w: RUN_PRIORITY.get(run_path(w), 0)
+    priority: lambda w: max(RUN_PRIORITY.get(run, 0) for run in job_runs(w))
     resources:
         gpu=0,
     log:
-        "results/logs/train/{study}/{dataset}/{variant}/seed{seed}.log",
+        [cnnlab_config.log_path(run, "train") for run in JOB_RUNS],
     script:
         "../../scripts/train.py"
 
@@ -45,14 +56,13 @@ rule train:
 # other run this rule's input names no file that exists or can be made, so Snakemake falls
 # back to `train` (the ruleorder says which to try first).
 SHARED_RUNS = cnnlab_config.shared_runs(RUNS)
-RUN_FILES = [Path(f).name for f in rules.train.output]
 
 
-def shared_run_source(w):
-    source = SHARED_RUNS.get(run_path(w))
-    if source is None:
+def shared_run_sources(w):
+    sources = [SHARED_RUNS.get(run) for run in job_runs(w)]
+    if None in sources:
         return "results/.trained-here-not-shared"  # no rule makes it: use `train`
-    return [f"{source}/{name}" for name in RUN_FILES]
+    return [f"{source}/{name}" for source in sources for name in RUN_FILES]
 
 
 ruleorder: share_run > train
@@ -65,12 +75,14 @@ localrules:
 rule share_run:
     """Copy the files of the run that trained this run's network (see SHARED_RUNS)."""
     input:
-        shared_run_source,
+        shared_run_sources,
     output:
         rules.train.output,
     params:
-        spec=run_spec,
+        specs=job_specs,
+        run_dirs=job_runs,
+        sources=lambda w: [SHARED_RUNS[run] for run in job_runs(w)],
     log:
-        "results/logs/share_run/{study}/{dataset}/{variant}/seed{seed}.log",
+        [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
     script:
         "../../scripts/share_run.py"
