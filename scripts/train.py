@@ -1,5 +1,5 @@
 """Rule train: adapter to cnnlab.training_job.train_job (one run, or every seed of a
-variant when the scale says seeds_per_job: all)."""
+variant when the scale says train_job_per: variant)."""
 from cnnlab.datasets import load_prepared
 from cnnlab.gpus import claim_gpu
 from cnnlab.training_job import train_job

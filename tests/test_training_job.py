@@ -1,5 +1,5 @@
-"""Several runs in one training job (``seeds_per_job: all``): each seed's own files, log and
-resume file, the same numbers as a job of its own, and a stopped job that loses no finished
+"""Several runs in one training job (``train_job_per: variant``): each seed's own files, log
+and resume file, the same numbers as a job of its own, and a stopped job that loses no finished
 seed (CPU, synthetic MNIST)."""
 
 import json

@@ -104,12 +104,12 @@ def test_a_network_two_studies_share_is_trained_once(built):
     assert rows["trained_as"].str.startswith("results/runs/task1/cifar10/resnet").all()
 
 
-def test_seeds_per_job_all_trains_a_variant_s_seeds_in_one_job_and_shares_them(tmp_path):
-    """seeds_per_job: all: one training job for both seeds of Task 1's CIFAR-10 residual CNN,
+def test_train_job_per_variant_trains_a_variant_s_seeds_in_one_job_and_shares_them(tmp_path):
+    """train_job_per: variant: one training job for both seeds of Task 1's CIFAR-10 residual CNN,
     and one share_run job that copies both seeds' files to Task 3's basic-block ResNet; each
     seed with its own files, log and spec."""
     grouped = tmp_path / "grouped.yaml"
-    grouped.write_text("scales: {smoke: {seeds_per_job: all}}\n")
+    grouped.write_text("scales: {smoke: {train_job_per: variant}}\n")
     out = snakemake(tmp_path, "results/runs/task3/cifar10/basic/seed1/metrics.json",
                     "--configfile", str(grouped))
     assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 1, "share_run": 1}
@@ -364,7 +364,7 @@ def test_second_invocation_on_the_same_folder_is_locked_out(built):
     ("training: {batch_size: 5000}", "studies.task1.datasets.mnist, variant 'mlp': "
                                      "training.batch_size is 5000, more than the run's 1000 "
                                      "training images at scale 'smoke'"),
-    ("scales: {smoke: {seeds_per_job: 2}}", "'seeds_per_job'"),
+    ("scales: {smoke: {train_job_per: seed}}", "'train_job_per'"),
 ])
 def test_bad_config_fails_before_any_job(tmp_path, setting, message):
     bad = tmp_path / "bad.yaml"
@@ -443,7 +443,7 @@ def test_report_renders_in_a_real_browser(built, tmp_path, page_name):
 def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path):
     """SIGKILL of Snakemake and its jobs in the middle of a training job (no chance to save
     anything), then `--unlock` as Snakemake's message says, then the very same command:
-    it completes. The job trains both seeds of a variant (seeds_per_job: all): the kill
+    it completes. The job trains both seeds of a variant (train_job_per: variant): the kill
     lands in seed 1, after seed 0 finished; the rerun rebuilds seed 0's files from its
     final checkpoint without training it again, and seed 1 continues from its last
     per-epoch checkpoint."""
@@ -451,7 +451,8 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
     logs = [tmp_path / f"results/logs/train/task1/mnist/cnn/seed{s}.log" for s in (0, 1)]
     resumes = [tmp_path / f"results/resume/task1/mnist/cnn/seed{s}.pt" for s in (0, 1)]
     longer = tmp_path / "longer.yaml"  # enough epochs that the kill lands mid-run
-    longer.write_text("scales: {smoke: {seeds_per_job: all, datasets: {mnist: {epochs: 20}}}}\n")
+    longer.write_text("scales: {smoke: {train_job_per: variant, "
+                      "datasets: {mnist: {epochs: 20}}}}\n")
     command = [*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", f"{runs[1]}/metrics.json",
                "--configfile", str(longer), "--config", "scale=smoke"]
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

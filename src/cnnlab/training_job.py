@@ -1,5 +1,5 @@
-"""One training job: one run, or every seed of a variant (``seeds_per_job: all``), trained
-one after the other in one process. On a laptop most of a short run's cost outside its
+"""One training job: one run, or every seed of a variant (``train_job_per: variant``),
+trained one after the other in one process. On a laptop most of a short run's cost outside its
 loop is the process (importing PyTorch, its optimizer machinery, loading the dataset);
 a job of three seeds pays it once instead of three times."""
 

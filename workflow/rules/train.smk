@@ -1,5 +1,5 @@
 # One job per run, results/runs/<study>/<dataset>/<variant>/seed<seed>/, or, where the
-# scale says `seeds_per_job: all`, one job per variant that trains its seeds one after the
+# scale says `train_job_per: variant`, one job per variant that trains its seeds one after the
 # other (one start-up of PyTorch instead of three; the same files, logs and resume files per
 # seed). The runs' full specs are a parameter, so a changed spec reruns exactly its job.
 # One thread per job: on CPUs several 1-thread jobs side by side do more work than fewer
@@ -9,11 +9,11 @@
 # matrix and per-class accuracy from its last test evaluation: no second process has to
 # load the model again.
 RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
-SEEDS_PER_JOB = cnnlab_config.scale_settings(config).get("seeds_per_job", 1)
+TRAIN_JOB_PER = cnnlab_config.scale_settings(config).get("train_job_per", "run")
 # The run folders of one training job, as patterns of the job's wildcards.
 JOB_RUNS = ([cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
              for seed in cnnlab_config.scale_settings(config)["seeds"]]
-            if SEEDS_PER_JOB == "all" else [RUN])
+            if TRAIN_JOB_PER == "variant" else [RUN])
 RUN_FILES = ["model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
              "confusion.csv", "per_class.csv", "metrics.json"]
 
