@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,27 @@ def cpu_name() -> str:
     fields = {k.strip(): v.strip() for k, v in fields.items()}
     return (f"{fields.get('model name', platform.processor() or 'unknown')} (family "
             f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+
+
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
+
+
+def job_seconds_by_rule(log_text: str) -> dict[str, tuple[int, float]]:
+    """From Snakemake's own log: each rule's number of jobs and their seconds from start to
+    finish, summed (Snakemake stamps both to the second)."""
+    now, rule, started, jobs = None, None, {}, {}
+    for line in log_text.splitlines():
+        if m := STAMP.match(line):
+            now = datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y")
+        elif m := re.match(r"^(?:local)?rule (\w+):$", line):
+            rule = m.group(1)
+        elif (m := re.match(r"^\s+jobid: (\d+)$", line)) and rule:
+            started[m.group(1)] = (rule, now)
+        elif m := re.match(r"^Finished jobid: (\d+)", line):
+            name, start = started.pop(m.group(1))
+            n, total = jobs.get(name, (0, 0.0))
+            jobs[name] = (n + 1, total + (now - start).total_seconds())
+    return jobs
 
 
 def main(argv=None):
@@ -74,6 +97,14 @@ def main(argv=None):
           f"{trained['train_seconds'].sum() / 60:.1f} job-minutes)")
     print(f"in training loops: {100 * in_loop:.0f}% of the core-seconds (the runs' "
           f"train_seconds summed, over wall time x {args.cores} cores)\n")
+    # Where the rest went: each rule's jobs from start to finish (a training job's time
+    # beyond its runs' loops is start-up, data, evaluation and writing files).
+    print(f"| rule | jobs | job-seconds | share of {wall * args.cores:.0f} core-seconds |")
+    print("|---|---:|---:|---:|")
+    for rule, (n, seconds) in sorted(job_seconds_by_rule(
+            (workdir / "snakemake.log").read_text()).items(), key=lambda kv: -kv[1][1]):
+        print(f"| {rule} | {n} | {seconds:.0f} | {100 * seconds / (wall * args.cores):.1f}% |")
+    print()
     print("| study | dataset | variant | test accuracy (mean) | seeds | train s (median) | precision |")
     print("|---|---|---|---:|---:|---:|---|")
     for r in table.itertuples():
