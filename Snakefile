@@ -9,19 +9,20 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: os.path.join(workflow.basedir, "config.yaml")
+configfile: os.path.join(str(workflow.current_basedir), "config.yaml")
 
 
 include: "workflow/rules/common.smk"
 
 
+# The report and everything it needs (the default target). A comment, not a docstring:
+# snakefmt moves `default_target` above a docstring, where Snakemake rejects it.
 rule all:
-    """The report and everything it needs (the default target)."""
+    default_target: True
     input:
         "results/report/report.md",
         "results/report/report.html",
         "results/report/report-standalone.html",
-    default_target: True
 
 
 include: "workflow/rules/data.smk"

@@ -14,9 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
 sys.path.insert(0, str(REPO / "src"))
 
-from cnnlab.config import expand_runs, expand_sweeps  # noqa: E402
-from cnnlab.datasets import Prepared, load_prepared, prepare  # noqa: E402
-from cnnlab.training import Trainer, make_trainer  # noqa: E402
+from cnnlab.plan.config import expand_runs, expand_sweeps  # noqa: E402
+from cnnlab.data.prepared import Prepared, load_prepared, prepare  # noqa: E402
+from cnnlab.training.loop import Trainer, make_trainer  # noqa: E402
 
 
 def config_runs(scale: str = "quick") -> dict[str, dict]:

@@ -13,7 +13,7 @@ import time
 import torch
 from torch import nn
 
-from cnnlab.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
+from cnnlab.models.layers import GatedConv2d, GeMPool2d, SqueezeExcite, SqueezeExciteReference, SwishBeta
 
 
 def pairs(channels: int):

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from common import config_runs, prepared
 
-from cnnlab.training import run_training  # noqa: E402
+from cnnlab.training.loop import run_training  # noqa: E402
 
 THRESHOLDS = {"mnist": [0.99, 0.993], "cifar10": [0.90, 0.92, 0.94]}
 MODES = {"fp32": {"precision": "fp32", "compile": False},

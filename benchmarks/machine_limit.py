@@ -22,8 +22,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from common import DEFAULT_MIRROR, config_runs, prepared
 from throughput import CASES, case_spec, cnnlab_images_per_s
 
-from cnnlab.models import build_model  # noqa: E402
-from cnnlab.device import configure_threads  # noqa: E402
+from cnnlab.models.registry import build_model  # noqa: E402
+from cnnlab.training.device import configure_threads  # noqa: E402
 
 
 def matmul_flops_per_s(n: int = 2048, repeats: int = 5, dtype=torch.float32) -> float:

@@ -24,8 +24,8 @@ import torch
 
 from common import DEFAULT_MIRROR, config_runs, prepared, short_trainer
 
-from cnnlab.config import run_dir  # noqa: E402
-from cnnlab.device import configure_threads, cpu_bf16_units  # noqa: E402
+from cnnlab.plan.config import run_dir  # noqa: E402
+from cnnlab.training.device import configure_threads, cpu_bf16_units  # noqa: E402
 
 # (study, dataset, variant): the models that take most of the quick report's time.
 CASES = [("task1", "cifar10", "resnet"), ("task2_kernel", "cifar10", "k3"),

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from common import DEFAULT_MIRROR, case_specs
 
-from cnnlab.datasets import load_prepared  # noqa: E402
-from cnnlab.training import run_training  # noqa: E402
+from cnnlab.data.prepared import load_prepared  # noqa: E402
+from cnnlab.training.loop import run_training  # noqa: E402
 
 DEFAULT_CASES = "task1/mnist/cnn,task2_depth/cifar10/residual-depth8"
 

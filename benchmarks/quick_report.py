@@ -28,7 +28,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from cnnlab.device import cpu_bf16_units  # noqa: E402
+from cnnlab.training.device import cpu_bf16_units  # noqa: E402
 
 
 def cpu_name() -> str:

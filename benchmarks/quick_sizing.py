@@ -28,9 +28,9 @@ from pathlib import Path
 
 from common import DEFAULT_MIRROR, case_specs
 
-from cnnlab.datasets import load_prepared  # noqa: E402
-from cnnlab.device import cpu_bf16_units  # noqa: E402
-from cnnlab.training import run_training  # noqa: E402
+from cnnlab.data.prepared import load_prepared  # noqa: E402
+from cnnlab.training.device import cpu_bf16_units  # noqa: E402
+from cnnlab.training.loop import run_training  # noqa: E402
 
 RECIPE = re.compile(r"(?P<images>\d+|spec)x(?P<epochs>\d+|spec)/(?P<batch>\d+|spec)"
                     r"@(?P<lr>[\d.e-]+|spec)")

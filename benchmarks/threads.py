@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 from common import DEFAULT_MIRROR, REPO, config_runs, prepared, short_trainer
 
-from cnnlab.config import run_dir  # noqa: E402
-from cnnlab.datasets import load_prepared  # noqa: E402
-from cnnlab.device import configure_threads  # noqa: E402
+from cnnlab.plan.config import run_dir  # noqa: E402
+from cnnlab.data.prepared import load_prepared  # noqa: E402
+from cnnlab.training.device import configure_threads  # noqa: E402
 
 
 def job(data_path: str, threads: int, images: int) -> None:

@@ -2,7 +2,7 @@
 
 The textbook loop is what the PyTorch tutorials teach: a torchvision dataset (PIL image per
 sample) with ToTensor + Normalize, a DataLoader, and ``loss.item()`` every step. cnnlab's is
-``cnnlab.training.Trainer`` itself: uint8 tensors in memory, one vectorized
+``cnnlab.training.loop.Trainer`` itself: uint8 tensors in memory, one vectorized
 index-convert-normalize per batch, channels_last, a fused optimizer, no per-step host
 synchronization, and
 (its default, ``precision: auto``) bf16 autocast where the CPU has AMX; it is measured in
@@ -36,9 +36,9 @@ from torchvision import datasets, transforms
 
 from common import DEFAULT_MIRROR, config_runs, prepared, short_trainer
 
-from cnnlab.config import run_dir  # noqa: E402
-from cnnlab.models import build_model  # noqa: E402
-from cnnlab.device import configure_threads, has_fast_bf16  # noqa: E402
+from cnnlab.plan.config import run_dir  # noqa: E402
+from cnnlab.models.registry import build_model  # noqa: E402
+from cnnlab.training.device import configure_threads, has_fast_bf16  # noqa: E402
 
 # (dataset, task1 variant) whose model and training settings are measured; the CIFAR-10
 # simple CNN is not in Task 1, so it borrows MNIST's CNN arguments.

@@ -1,6 +1,6 @@
-"""Rule latency: adapter to cnnlab.speed.latency_table (one thread, nothing beside it)."""
-from cnnlab.device import configure_threads
-from cnnlab.speed import latency_table
+"""Rule latency: adapter to cnnlab.models.speed.latency_table (one thread, nothing beside it)."""
+from cnnlab.training.device import configure_threads
+from cnnlab.models.speed import latency_table
 from cnnlab.logs import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,8 +1,8 @@
-"""Rule confusion: adapter to cnnlab.plots.confusion (each variant's seeds summed)."""
+"""Rule confusion: adapter to cnnlab.report.plots.confusion (each variant's seeds summed)."""
 import pandas as pd
 
 from cnnlab.logs import log_to
-from cnnlab.plots import confusion
+from cnnlab.report.plots import confusion
 
 with log_to(snakemake.log[0]):
     matrices = {}

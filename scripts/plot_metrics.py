@@ -1,8 +1,8 @@
-"""Rule comparison: adapter to the cnnlab.plots function named by the figure kind
+"""Rule comparison: adapter to the cnnlab.report.plots function named by the figure kind
 (comparison, sweep), drawn from the runs' metrics.json."""
-from cnnlab import plots
+from cnnlab.report import plots
 from cnnlab.logs import log_to
-from cnnlab.results import build_summary
+from cnnlab.analysis.summary import build_summary
 
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)

@@ -1,10 +1,11 @@
-"""Rule probe_figure: look inside each variant's probe-seed model (cnnlab.probes) and draw
-the figure of the kind (cnnlab.plots.probe_figure)."""
+"""Rule probe_figure: look inside each variant's probe-seed model (cnnlab.models.probes) and draw
+the figure of the kind (cnnlab.report.plots.probe_figure)."""
 import torch
 
-from cnnlab import plots, probes
-from cnnlab.checkpoint import load_checkpoint, normalize
-from cnnlab.datasets import load_prepared
+from cnnlab.report import plots
+from cnnlab.models import probes
+from cnnlab.models.checkpoint import load_checkpoint, normalize
+from cnnlab.data.prepared import load_prepared
 from cnnlab.logs import log_to
 
 IMAGES = 8  # the first test images: fixed, the same for every model

@@ -1,7 +1,7 @@
-"""Rule run_figure: adapter to the cnnlab.plots function named by the figure kind."""
-from cnnlab import plots
+"""Rule run_figure: adapter to the cnnlab.report.plots function named by the figure kind."""
+from cnnlab.report import plots
 from cnnlab.logs import log_to
-from cnnlab.results import read_run_tables
+from cnnlab.analysis.summary import read_run_tables
 
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)

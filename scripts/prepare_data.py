@@ -1,7 +1,7 @@
-"""Rule prepare_data / prepare_synthetic_data: adapter to cnnlab.datasets.prepare."""
+"""Rule prepare_data / prepare_synthetic_data: adapter to cnnlab.data.prepare."""
 import json
 
-from cnnlab.datasets import prepare
+from cnnlab.data.prepared import prepare
 from cnnlab.logs import log_to
 
 with log_to(snakemake.log[0]):

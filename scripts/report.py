@@ -1,11 +1,11 @@
-"""Rule report: adapter to cnnlab.report."""
+"""Rule report: adapter to cnnlab.report.render."""
 import json
 
 import pandas as pd
 
 from cnnlab.logs import log_to
-from cnnlab.report import build_context, render
-from cnnlab.report_tables import read_per_class
+from cnnlab.report.render import build_context, render
+from cnnlab.report.tables import read_per_class
 
 with log_to(snakemake.log[0]):
     p = snakemake.params

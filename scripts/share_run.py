@@ -1,6 +1,6 @@
-"""Rule share_run: adapter to cnnlab.shared_run.copy_shared_run, once per run of the job."""
+"""Rule share_run: adapter to cnnlab.plan.shared_runs.copy_shared_run, once per run of the job."""
 from cnnlab.logs import log_to
-from cnnlab.shared_run import copy_shared_run
+from cnnlab.plan.shared_runs import copy_shared_run
 
 for spec, run, source, log in zip(snakemake.params.specs, snakemake.params.run_dirs,
                                   snakemake.params.sources, snakemake.log):

@@ -1,9 +1,10 @@
-"""Rule summary: adapter to cnnlab.results.build_summary."""
+"""Rule summary: adapter to cnnlab.analysis.summary.build_summary."""
 import pandas as pd
 
 from cnnlab.logs import log_to
-from cnnlab.results import build_summary
+from cnnlab.analysis.summary import build_summary
 
 with log_to(snakemake.log[0]):
-    summary = build_summary(snakemake.input.metrics, pd.read_csv(snakemake.input.latency))
+    summary = build_summary(snakemake.input.metrics, pd.read_csv(snakemake.input.latency),
+                            snakemake.params.benchmarks)
     summary.to_csv(snakemake.output[0], index=False)

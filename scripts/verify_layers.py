@@ -1,7 +1,7 @@
-"""Rule verify_layers: adapter to cnnlab.verification.verify_layers."""
-from cnnlab.device import configure_threads
+"""Rule verify_layers: adapter to cnnlab.models.verification.verify_layers."""
+from cnnlab.training.device import configure_threads
 from cnnlab.logs import log_to
-from cnnlab.verification import verify_layers
+from cnnlab.models.verification import verify_layers
 
 with log_to(snakemake.log[0]):
     configure_threads(snakemake.threads)

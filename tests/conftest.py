@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
+from cnnlab.data.prepared import load_prepared, save_prepared
+from cnnlab.data.sources import make_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
@@ -44,7 +45,7 @@ def real_data_dir() -> Path:
 
 def smoke_spec(config: dict, dataset="mnist", variant="cnn", seed=0, **training) -> dict:
     """The spec of one run of the smoke config, with training overrides."""
-    from cnnlab.config import expand_runs, run_dir
+    from cnnlab.plan.config import expand_runs, run_dir
 
     spec = copy.deepcopy(expand_runs(config)[run_dir("task1", dataset, variant, seed)])
     spec["training"].update(training)

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlab.architecture import parameter_count, receptive_fields, widths_for_budget
-from cnnlab.models import build_model, count_parameters
-from cnnlab import probes
+from cnnlab.models.architecture import parameter_count, receptive_fields, widths_for_budget
+from cnnlab.models.registry import build_model, count_parameters
+from cnnlab.models import probes
 
 
 def test_receptive_field_of_a_hand_worked_stack():

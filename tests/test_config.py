@@ -2,8 +2,8 @@ import pytest
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from cnnlab.config import (ConfigError, check_config, expand_runs, expand_sweeps, figure_names,
-                           run_dir)
+from cnnlab.plan.config import ConfigError, check_config, expand_runs, expand_sweeps, run_dir
+from cnnlab.plan.figures import figure_names
 from conftest import REPO
 
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -148,6 +148,36 @@ def test_figure_names_are_stable_and_complete(config):
     assert not any(n.endswith("_cnn_confusion") for n in names)
 
 
+def test_each_figure_is_drawn_from_its_own_runs(config):
+    """A study figure reads every run of its study; a dataset figure the runs of its
+    dataset, every seed; a probe only the probe seed's runs; a sweep only the sweep points."""
+    from cnnlab.plan.config import expand_sweeps
+    from cnnlab.plan.figures import figure_run_dirs
+
+    expanded = expand_sweeps(config)
+    runs = expand_runs(expanded)
+    names = figure_names(expanded)
+    seeds = config["scales"]["smoke"]["seeds"]
+
+    def variants(figure):
+        return {(runs[r]["dataset"], runs[r]["variant"], runs[r]["seed"])
+                for r in figure_run_dirs(names[figure], runs, seeds[0])}
+
+    task1 = {(s["dataset"], s["variant"], s["seed"]) for s in runs.values()
+             if s["study"] == "task1"}
+    assert variants("task1_learning_curves") == task1
+    assert variants("task1_mnist_confusion") == {v for v in task1 if v[0] == "mnist"}
+    assert figure_run_dirs(names["task1_learning_curves"], runs, seeds[0]) == [
+        r for r, s in runs.items() if s["study"] == "task1"]  # config order
+    probe = variants("task2_kernel_cifar10_receptive_field")
+    assert probe and {seed for _, _, seed in probe} == {seeds[0]}
+    assert len(probe) == len(config["studies"]["task2_kernel"]["datasets"]["cifar10"]["variants"])
+    points = figure_run_dirs(names["task2_depth_cifar10_sweep"], runs, seeds[0])
+    depth_study = {r for r, s in runs.items() if s["study"] == "task2_depth"}
+    assert points and set(points) < depth_study  # not the study's other variants
+    assert all("sweep" in runs[r] for r in points)
+
+
 def test_spec_does_not_depend_on_key_order(config):
     """Snakemake reruns a job whose parameters' text changed; key order must not count."""
     before = expand_runs(config)
@@ -159,7 +189,7 @@ def test_spec_does_not_depend_on_key_order(config):
 
 
 def test_sweep_expands_into_named_points_with_their_values(config):
-    from cnnlab.config import expand_sweeps
+    from cnnlab.plan.config import expand_sweeps
 
     mnist = config["studies"]["task1"]["datasets"]["mnist"]
     mnist["variants"].append({"name": "mlp", "label": "MLP", "model": "mlp",
@@ -183,7 +213,7 @@ def test_sweep_expands_into_named_points_with_their_values(config):
 
 
 def test_sweep_of_an_unknown_key_names_it(config):
-    from cnnlab.config import expand_sweeps
+    from cnnlab.plan.config import expand_sweeps
 
     var = config["studies"]["task1"]["datasets"]["mnist"]["variants"][0]
     var["sweep"] = {"learning_rate": [0.1]}
@@ -193,7 +223,7 @@ def test_sweep_of_an_unknown_key_names_it(config):
 
 
 def test_model_check_names_variant_argument_and_value(config):
-    from cnnlab.model_check import check_models
+    from cnnlab.models.build_check import check_models
 
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     variants[0]["args"] = {"hidden": "abc"}
@@ -208,14 +238,21 @@ def test_model_check_names_variant_argument_and_value(config):
     assert all(v > 0 for v in flops.values())
 
 
-def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path):
-    from cnnlab import model_check
+def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path, monkeypatch):
+    import json
+
+    from cnnlab.models import build_check as model_check
 
     runs = expand_runs(config)
-    lib = REPO / "src" / "cnnlab"
-    flops = model_check.checked_model_flops(runs, tmp_path, lib)
-    assert len(list(tmp_path.glob("models-*.json"))) == 1
-    assert model_check.checked_model_flops(runs, tmp_path, lib) == flops
+    flops = model_check.checked_model_flops(runs, tmp_path)
+    cached, = tmp_path.glob("models-*.json")
+    assert json.loads(cached.read_text()) == flops
+    # The second call reads the cache: it builds nothing (check_models would fail), and
+    # returns what the file says.
+    monkeypatch.setattr(model_check, "check_models", lambda runs: pytest.fail("rebuilt"))
+    cached.write_text(json.dumps({k: v + 1 for k, v in flops.items()}))
+    assert model_check.checked_model_flops(runs, tmp_path) == {k: v + 1 for k, v in flops.items()}
+    monkeypatch.undo()
     costs = model_check.run_costs(runs, flops)
     ranks = model_check.priorities(costs)
     wide = run_dir("task3", "cifar10", "wide", 0)
@@ -229,7 +266,7 @@ def test_schema_probe_list_is_the_registry_s():
     """The schema cannot import Python; it must list exactly the probe kinds there are."""
     import yaml
 
-    from cnnlab.figure_kinds import PROBES
+    from cnnlab.report.figure_kinds import PROBES
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     probes = schema["properties"]["studies"]["additionalProperties"]["properties"]["probes"]
@@ -237,7 +274,7 @@ def test_schema_probe_list_is_the_registry_s():
 
 
 def test_runs_whose_epochs_take_no_step_or_whose_settings_are_not_finite_are_named(config):
-    from cnnlab.config import check_runs
+    from cnnlab.plan.config import check_runs
 
     check_runs(expand_runs(expand_sweeps(config)), "smoke")  # the shipped config passes
     config["training"]["lr"] = float("inf")
@@ -261,7 +298,7 @@ def test_runs_whose_epochs_take_no_step_or_whose_settings_are_not_finite_are_nam
 
 
 def test_whole_split_runs_are_checked_against_the_dataset_size(config):
-    from cnnlab.config import check_runs
+    from cnnlab.plan.config import check_runs
 
     config["scale"] = "full"  # train_size null: the whole 60,000 / 50,000 images
     config["scales"]["full"]["datasets"]["mnist"]["training"] = {"batch_size": 60001}
@@ -272,7 +309,7 @@ def test_whole_split_runs_are_checked_against_the_dataset_size(config):
 def test_identical_specs_in_two_studies_are_trained_once(config):
     """Task 1's CIFAR-10 residual CNN is Task 3's basic-block ResNet: same model, arguments,
     recipe and data; only where it is shown differs."""
-    from cnnlab.config import shared_runs
+    from cnnlab.plan.shared_runs import shared_runs
 
     runs = expand_runs(expand_sweeps(config))
     shared = shared_runs(runs)

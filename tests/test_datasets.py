@@ -4,7 +4,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from cnnlab import datasets as D
+from cnnlab.data import catalog, prepared, sources
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -17,19 +17,19 @@ def write_idx(path, array: np.ndarray) -> None:
 def mnist_mirror(tmp_path):
     """A mirror folder holding MNIST's four files in the original IDX format, with
     synthetic content, and the MD5s of those files."""
-    parts = D.make_synthetic("mnist", 50, 20)
+    parts = sources.make_synthetic("mnist", 50, 20)
     folder = tmp_path / "mirror" / "mnist"
     folder.mkdir(parents=True)
     for split, prefix in (("train", "train"), ("test", "t10k")):
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", parts[f"{split}_images"][:, 0])
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", parts[f"{split}_labels"])
-    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in D.MNIST_MD5}
+    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in sources.MNIST_MD5}
     return folder, md5, parts
 
 
 def test_mnist_mirror_round_trip(mnist_mirror):
     folder, md5, parts = mnist_mirror
-    read = D.read_mnist_mirror(folder, md5)
+    read = sources.read_mnist_mirror(folder, md5)
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
     assert read["train_images"].shape == (50, 1, 28, 28)
@@ -39,38 +39,38 @@ def test_mnist_mirror_round_trip(mnist_mirror):
 def test_mnist_mirror_is_checked_against_official_md5s(mnist_mirror):
     folder, _, _ = mnist_mirror
     # Synthetic files cannot match the official checksums: the default check must say so.
-    with pytest.raises(D.DataError, match=r"corrupt dataset file .*train-images-idx3-ubyte.gz"):
-        D.read_mnist_mirror(folder)
+    with pytest.raises(sources.DataError, match=r"corrupt dataset file .*train-images-idx3-ubyte.gz"):
+        sources.read_mnist_mirror(folder)
 
 
 def test_mnist_missing_file_is_named(mnist_mirror):
     folder, md5, _ = mnist_mirror
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(D.DataError, match=r"dataset file .*t10k-labels-idx1-ubyte.gz does not exist"):
-        D.read_mnist_mirror(folder, md5)
+    with pytest.raises(sources.DataError, match=r"dataset file .*t10k-labels-idx1-ubyte.gz does not exist"):
+        sources.read_mnist_mirror(folder, md5)
 
 
 def test_truncated_idx_is_rejected(mnist_mirror):
     folder, _, _ = mnist_mirror
     path = folder / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(D.DataError, match="train-images-idx3-ubyte.gz"):
-        D.read_idx(path)
+    with pytest.raises(sources.DataError, match="train-images-idx3-ubyte.gz"):
+        sources.read_idx(path)
 
 
 def test_missing_mirror_folder(tmp_path):
-    with pytest.raises(D.DataError, match="mirror .*nowhere does not exist"):
-        D.read_mirror("mnist", tmp_path / "nowhere")
+    with pytest.raises(sources.DataError, match="mirror .*nowhere does not exist"):
+        sources.read_mirror("mnist", tmp_path / "nowhere")
 
 
 def test_mirror_and_dataset_paths_say_what_is_wrong(tmp_path):
     (tmp_path / "archive.tar").write_text("a file, not a folder")
-    with pytest.raises(D.DataError, match="mirror .*archive.tar is not a folder"):
-        D.read_mirror("mnist", tmp_path / "archive.tar")
+    with pytest.raises(sources.DataError, match="mirror .*archive.tar is not a folder"):
+        sources.read_mirror("mnist", tmp_path / "archive.tar")
     folder = tmp_path / "mirror" / "cifar10"
     (folder / "data_batch_1.bin").mkdir(parents=True)
-    with pytest.raises(D.DataError, match="data_batch_1.bin is a folder, not a file"):
-        D.read_mirror("cifar10", tmp_path / "mirror")
+    with pytest.raises(sources.DataError, match="data_batch_1.bin is a folder, not a file"):
+        sources.read_mirror("cifar10", tmp_path / "mirror")
 
 
 def write_cifar_bin(path, images, labels):
@@ -81,19 +81,19 @@ def write_cifar_bin(path, images, labels):
 
 @pytest.fixture
 def cifar_mirror(tmp_path):
-    parts = D.make_synthetic("cifar10", 50, 10)
+    parts = sources.make_synthetic("cifar10", 50, 10)
     folder = tmp_path / "mirror" / "cifar10"
     folder.mkdir(parents=True)
-    for i, name in enumerate(D.CIFAR10_BIN_TRAIN):
+    for i, name in enumerate(sources.CIFAR10_BIN_TRAIN):
         sl = slice(10 * i, 10 * (i + 1))
         write_cifar_bin(folder / name, parts["train_images"][sl], parts["train_labels"][sl])
-    write_cifar_bin(folder / D.CIFAR10_BIN_TEST, parts["test_images"], parts["test_labels"])
+    write_cifar_bin(folder / sources.CIFAR10_BIN_TEST, parts["test_images"], parts["test_labels"])
     return folder, parts
 
 
 def test_cifar_binary_round_trip(cifar_mirror):
     folder, parts = cifar_mirror
-    read = D.read_mirror("cifar10", folder.parent)
+    read = sources.read_mirror("cifar10", folder.parent)
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
 
@@ -102,21 +102,21 @@ def test_cifar_truncated_file_is_named(cifar_mirror):
     folder, _ = cifar_mirror
     path = folder / "data_batch_3.bin"
     path.write_bytes(path.read_bytes()[:-7])
-    with pytest.raises(D.DataError, match="data_batch_3.bin.*truncated"):
-        D.read_mirror("cifar10", folder.parent)
+    with pytest.raises(sources.DataError, match="data_batch_3.bin.*truncated"):
+        sources.read_mirror("cifar10", folder.parent)
 
 
 def test_cifar_checksum_from_mirror_sha256sums(cifar_mirror):
     folder, _ = cifar_mirror
     (folder.parent / "SHA256SUMS").write_text(f"{'0' * 64}  cifar10/test_batch.bin\n")
-    with pytest.raises(D.DataError, match="test_batch.bin: sha256"):
-        D.read_mirror("cifar10", folder.parent)
+    with pytest.raises(sources.DataError, match="test_batch.bin: sha256"):
+        sources.read_mirror("cifar10", folder.parent)
 
 
 def test_torchvision_path_reads_its_own_layout(tmp_path):
     """The download path, without a network: torchvision finds its files already in
     place (as after a download) and cnnlab converts its tensors."""
-    parts = D.make_synthetic("mnist", 30, 10)
+    parts = sources.make_synthetic("mnist", 30, 10)
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for split, prefix in (("train", "train"), ("test", "t10k")):
@@ -125,38 +125,38 @@ def test_torchvision_path_reads_its_own_layout(tmp_path):
             gz = raw / f"{prefix}-{kind}-ubyte.gz"
             write_idx(gz, array)
             (raw / gz.stem).write_bytes(gzip.decompress(gz.read_bytes()))
-    read = D.read_torchvision("mnist", tmp_path, download=True)
+    read = sources.read_torchvision("mnist", tmp_path, download=True)
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
 
 
 def test_prepared_file_round_trip_without_pickle(tmp_path):
     path = tmp_path / "cifar10.npz"
-    parts = D.make_synthetic("cifar10", 40, 20)
-    D.save_prepared(parts, "cifar10", path)
-    data = D.load_prepared(path)  # loads with allow_pickle=False
+    parts = sources.make_synthetic("cifar10", 40, 20)
+    prepared.save_prepared(parts, "cifar10", path)
+    data = prepared.load_prepared(path)  # loads with allow_pickle=False
     np.testing.assert_array_equal(data.train_images, parts["train_images"])
-    assert data.classes == list(D.CIFAR10.classes)
+    assert data.classes == list(catalog.CIFAR10.classes)
     assert not list(tmp_path.glob("*.partial*"))
 
 
 def test_prepared_file_rejects_wrong_shapes(tmp_path):
-    parts = D.make_synthetic("mnist", 10, 10)
-    with pytest.raises(D.DataError, match="expected"):
-        D.save_prepared(parts, "cifar10", tmp_path / "x.npz")
+    parts = sources.make_synthetic("mnist", 10, 10)
+    with pytest.raises(sources.DataError, match="expected"):
+        prepared.save_prepared(parts, "cifar10", tmp_path / "x.npz")
     assert not (tmp_path / "x.npz").exists()
 
 
 def test_subset_is_fixed_and_independent_of_run_seed():
     labels = np.arange(1000) % 10
-    a, b = D.subset_indices(labels, 100), D.subset_indices(labels, 100)
+    a, b = prepared.subset_indices(labels, 100), prepared.subset_indices(labels, 100)
     np.testing.assert_array_equal(a, b)
     assert len(np.unique(a)) == 100
-    assert len(D.subset_indices(labels, None)) == 1000
+    assert len(prepared.subset_indices(labels, None)) == 1000
 
 
 def test_synthetic_data_is_deterministic_and_shaped():
-    a, b = D.make_synthetic("cifar10", 20, 10), D.make_synthetic("cifar10", 20, 10)
+    a, b = sources.make_synthetic("cifar10", 20, 10), sources.make_synthetic("cifar10", 20, 10)
     np.testing.assert_array_equal(a["train_images"], b["train_images"])
     assert a["train_images"].shape == (20, 3, 32, 32)
     assert set(a["train_labels"]) == set(range(10))
@@ -164,7 +164,7 @@ def test_synthetic_data_is_deterministic_and_shaped():
 
 def test_unknown_dataset():
     with pytest.raises(KeyError, match="unknown dataset 'svhn'"):
-        D.dataset_info("svhn")
+        catalog.dataset_info("svhn")
 
 
 def test_unreadable_path_is_named_as_such(tmp_path, monkeypatch):

@@ -14,9 +14,10 @@ import pytest
 import torch
 import yaml
 
-from cnnlab.config import canonical, expand_runs, expand_sweeps
-from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
-from cnnlab.training import make_trainer
+from cnnlab.plan.config import canonical, expand_runs, expand_sweeps
+from cnnlab.data.prepared import load_prepared, save_prepared
+from cnnlab.data.sources import make_synthetic
+from cnnlab.training.loop import make_trainer
 
 from conftest import REPO
 

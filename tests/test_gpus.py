@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from cnnlab.gpus import claim_gpu
+from cnnlab.training.gpus import claim_gpu
 
 
 def hold(lock_dir, ready, release, result, count=2, jobs_per_gpu=1):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.autograd import gradcheck
 
-from cnnlab.layers import (GatedConv2d, GatedConv2dFunction, GeMPool2d, GeMPoolFunction,
+from cnnlab.models.layers import (GatedConv2d, GatedConv2dFunction, GeMPool2d, GeMPoolFunction,
                            SqueezeExcite, SqueezeExciteFunction, SqueezeExciteReference,
                            SwishBeta, SwishBetaFunction)
 
@@ -147,7 +147,7 @@ def test_zero_gate_switches_a_channel_off():
 def test_verification_table_shows_each_layer_equal_to_its_reference():
     """The table the report prints: every hand-written backward passes gradcheck and
     matches autograd through the built-in reference within float32 rounding."""
-    from cnnlab.verification import verify_layers
+    from cnnlab.models.verification import verify_layers
 
     table = verify_layers(repeats=2)
     assert list(table["layer"]) == ["gated convolution", "squeeze-excite",
@@ -161,7 +161,7 @@ def test_verification_table_shows_each_layer_equal_to_its_reference():
 def test_a_wrong_backward_fails_the_verification(monkeypatch):
     """The check has teeth: a Swish-beta backward off by 1% fails gradcheck and shows a
     backward difference."""
-    from cnnlab.verification import verify_layers
+    from cnnlab.models.verification import verify_layers
 
     right = SwishBetaFunction.backward
 

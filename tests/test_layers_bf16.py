@@ -17,7 +17,7 @@ import copy
 import pytest
 import torch
 
-from cnnlab.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
+from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
                            SqueezeExcite, SqueezeExciteReference, SwishBeta, SwishBetaReference)
 
 BF16_TOLERANCE = 2.0 ** -6

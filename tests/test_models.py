@@ -5,16 +5,16 @@ import sys
 import pytest
 import torch
 
-from cnnlab import models
-from cnnlab.model_arguments import DATA_ARGS, registered_model_arguments
+from cnnlab.models import registry
+from cnnlab.models.arguments import DATA_ARGS, registered_model_arguments
 from conftest import REPO
-from cnnlab.blocks import BasicBlock
+from cnnlab.models.blocks import BasicBlock
 
 
-@pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.parametrize("name", sorted(registry.MODELS))
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
 def test_every_model_builds_and_classifies(name, shape):
-    model = models.build_model(name, shape, 10)
+    model = registry.build_model(name, shape, 10)
     out = model(torch.randn(4, *shape))
     assert out.shape == (4, 10)
     out.sum().backward()  # every parameter takes part in the forward pass
@@ -22,16 +22,16 @@ def test_every_model_builds_and_classifies(name, shape):
 
 
 def test_model_arguments_change_the_model():
-    small = models.build_model("mlp", (1, 28, 28), 10, hidden=[64])
-    big = models.build_model("mlp", (1, 28, 28), 10, hidden=[512, 256])
-    assert models.count_parameters(small) == 784 * 64 + 64 + 64 * 10 + 10
-    assert models.count_parameters(big) > models.count_parameters(small)
+    small = registry.build_model("mlp", (1, 28, 28), 10, hidden=[64])
+    big = registry.build_model("mlp", (1, 28, 28), 10, hidden=[512, 256])
+    assert registry.count_parameters(small) == 784 * 64 + 64 + 64 * 10 + 10
+    assert registry.count_parameters(big) > registry.count_parameters(small)
     assert len([m for m in big if isinstance(m, torch.nn.Linear)]) == 3
 
 
 def test_arguments_read_from_the_source_equal_the_builders_signatures():
-    assert set(registered_model_arguments()) == set(models.MODELS)
-    for name, fn in models.MODELS.items():
+    assert set(registered_model_arguments()) == set(registry.MODELS)
+    for name, fn in registry.MODELS.items():
         params = [p for p in inspect.signature(fn).parameters if p not in DATA_ARGS]
         assert registered_model_arguments()[name] == tuple(params), name
 
@@ -39,7 +39,7 @@ def test_arguments_read_from_the_source_equal_the_builders_signatures():
 def test_checking_a_config_does_not_import_torch():
     """Every Snakemake start checks the config; importing PyTorch there would double the
     time of a no-op rerun."""
-    code = ("import sys, yaml; from cnnlab.config import check_config; "
+    code = ("import sys, yaml; from cnnlab.plan.config import check_config; "
             f"check_config(yaml.safe_load(open({str(REPO / 'config.yaml')!r}))); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -47,12 +47,12 @@ def test_checking_a_config_does_not_import_torch():
 
 def test_unknown_model_and_argument_are_named():
     with pytest.raises(ValueError, match="unknown model 'vgg'"):
-        models.check_model_args("vgg", {})
+        registry.check_model_args("vgg", {})
     with pytest.raises(ValueError, match="model 'mlp' has no argument 'hiden'.*hidden"):
-        models.check_model_args("mlp", {"hiden": [3]})
+        registry.check_model_args("mlp", {"hiden": [3]})
     # Arguments the workflow supplies from the dataset are not config's to set.
     with pytest.raises(ValueError, match="no argument 'num_classes'"):
-        models.check_model_args("mlp", {"num_classes": 3})
+        registry.check_model_args("mlp", {"num_classes": 3})
 
 
 def test_registering_a_name_twice_is_refused():
@@ -60,7 +60,7 @@ def test_registering_a_name_twice_is_refused():
         raise AssertionError("never built")
 
     with pytest.raises(ValueError, match="registered twice"):
-        models.register_model(mlp)
+        registry.register_model(mlp)
 
 
 def test_basic_block_shapes_and_shortcut():
@@ -84,7 +84,7 @@ def test_zero_init_residual_starts_every_unit_as_the_identity(norm):
     shortcuts alone: a unit without a downsampling shortcut passes its input through, and
     the last convolution still gets a gradient (the branch can start to learn)."""
     torch.manual_seed(0)
-    net = models.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
+    net = registry.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
                              norm=norm, residual=True, zero_init_residual=True).eval()
     units = [m for m in net if isinstance(m, BasicBlock)]
     identity = [u for u in units if isinstance(u.shortcut, torch.nn.Identity)]
@@ -96,8 +96,8 @@ def test_zero_init_residual_starts_every_unit_as_the_identity(norm):
     net(torch.rand(4, 3, 16, 16)).sum().backward()
     last = units[-1].bn2 if norm else units[-1].conv2
     assert last.weight.grad.abs().sum() > 0
-    default_init = models.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
+    default_init = registry.build_model("deep_cnn", (3, 16, 16), 10, depth=8, widths=[8, 8, 8],
                                     norm=norm, residual=True)
     assert any(u.conv2.weight.abs().sum() > 0 for u in default_init if isinstance(u, BasicBlock))
     with pytest.raises(ValueError, match="zero_init_residual needs residual"):
-        models.build_model("deep_cnn", (3, 16, 16), 10, residual=False, zero_init_residual=True)
+        registry.build_model("deep_cnn", (3, 16, 16), 10, residual=False, zero_init_residual=True)

@@ -1,9 +1,15 @@
-"""Figures whose content is computed, not only drawn: the confusion grid's cell labels."""
+"""Every figure function draws what its tables say: the confusion grid's cell labels, and
+for each other kind the panels, axes and points (the figure is taken as it is saved)."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from cnnlab.plots import confusion_figure
+from cnnlab.report import plots
+from cnnlab.report.plots import confusion_figure
 
 
 def counts(rows: list[list[int]]) -> pd.DataFrame:
@@ -32,7 +38,119 @@ def test_confusion_grid_shows_each_true_class_share_in_percent():
 
 def test_every_figure_caption_says_what_to_look_at():
     """A caption describes the figure and then what a reader should look for in it."""
-    from cnnlab.figure_kinds import KINDS
+    from cnnlab.report.figure_kinds import KINDS
 
     for name, kind in KINDS.items():
         assert ". Look " in kind.caption, name
+
+
+# --------------------------------------------------------------------------- every figure
+
+
+@pytest.fixture
+def drawn(monkeypatch, tmp_path):
+    """The figure a plot function saved (its PNG is written too, and checked)."""
+    figures = []
+    save = plots._save
+
+    def keep(fig, path):
+        figures.append(fig)
+        save(fig, path)
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    monkeypatch.setattr(plots, "_save", keep)
+    return figures
+
+
+def panels(fig):
+    return [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
+
+
+def test_learning_curves_panel_per_dataset_and_measure_line_per_variant(drawn, tmp_path):
+    rows = [{"dataset": ds, "label": lab, "seed": s, "epoch": e, "train_loss": 1 / e,
+             "test_loss": 1.2 / e, "train_acc": 0.5 + e / 10, "test_acc": 0.4 + e / 10}
+            for ds in ("mnist", "cifar10") for lab in ("A", "B") for s in (0, 1)
+            for e in (1, 2, 3)]
+    plots.learning_curves(pd.DataFrame(rows), tmp_path / "c.png")
+    axes = panels(drawn[0])
+    assert sorted(ax.get_title() for ax in axes) == [
+        "cifar10 - accuracy", "cifar10 - loss", "mnist - accuracy", "mnist - loss"]
+    mnist_acc = next(ax for ax in axes if ax.get_title() == "mnist - accuracy")
+    # Two variants x (train, test): four lines, each the seed mean at every epoch.
+    lines = [ln for ln in mnist_acc.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(lines) == 4
+    assert sorted(round(y, 2) for y in lines[0].get_ydata()) in (
+        [0.6, 0.7, 0.8], [0.5, 0.6, 0.7])
+
+
+def test_comparison_one_point_per_run_on_a_log_parameter_axis(drawn, tmp_path):
+    summary = pd.DataFrame({"label": ["A", "A", "B", "B"], "dataset": ["mnist"] * 4,
+                            "parameters": [100, 100, 10_000, 10_000],
+                            "test_acc": [0.9, 0.91, 0.95, 0.96],
+                            "train_seconds": [1.0, 1.1, 5.0, 5.2]})
+    plots.comparison(summary, tmp_path / "c.png")
+    left, right = drawn[0].axes[:2]
+    assert left.get_xscale() == "log"
+    points = left.collections[0].get_offsets()
+    assert len(points) == 4 and sorted(points[:, 1].round(2)) == [0.9, 0.91, 0.95, 0.96]
+    assert sorted(right.collections[0].get_offsets()[:, 0].round(1)) == [1.0, 1.1, 5.0, 5.2]
+
+
+def test_sweep_puts_swept_values_on_the_axis_log_when_they_span_decades(drawn, tmp_path):
+    rows = [{"label": f"r-lr{lr}", "sweep_base": "R", "test_acc": 0.5 + lr + s / 100,
+             "sweep_values": json.dumps({"lr": lr}), "seed": s}
+            for lr in (0.01, 0.1, 0.3) for s in (0, 1)]
+    rows.append({"label": "plain", "sweep_base": "", "test_acc": 0.1, "sweep_values": "",
+                 "seed": 0})
+    plots.sweep(pd.DataFrame(rows), tmp_path / "s.png")
+    ax, = panels(drawn[0])
+    assert ax.get_xlabel() == "lr" and ax.get_xscale() == "log"
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [0.01, 0.1, 0.3]  # the plain variant is not a point
+    assert list(np.round(line.get_ydata(), 3)) == [0.515, 0.605, 0.805]
+
+
+def test_gradient_flow_places_layers_by_relative_depth(drawn, tmp_path):
+    rows = [{"label": lab, "seed": 0, "step": step, "layer": f"l{i}",
+             "norm": 10.0 ** (i - n + 1)}
+            for lab, n in (("deep", 5), ("shallow", 2)) for i in range(n) for step in (0, 20)]
+    plots.gradient_flow(pd.DataFrame(rows), tmp_path / "g.png")
+    by_layer = drawn[0].axes[0]
+    assert by_layer.get_yscale() == "log"
+    depths = {tuple(np.round(ln.get_xdata(), 2)) for ln in by_layer.get_lines()
+              if len(ln.get_xdata()) > 1}
+    assert depths == {(0.0, 0.25, 0.5, 0.75, 1.0), (0.0, 1.0)}
+
+
+def test_stability_shows_loss_and_log_gradient_norm_per_variant(drawn, tmp_path):
+    steps = pd.DataFrame([{"label": lab, "seed": s, "step": st, "loss": 2.0 - st / 100,
+                           "grad_norm": 1.0 + st} for lab in ("A", "B") for s in (0, 1)
+                          for st in (0, 20, 40)])
+    plots.stability(steps, tmp_path / "s.png")
+    loss, grad = drawn[0].axes[:2]
+    assert grad.get_yscale() == "log" and loss.get_title() == "loss"
+    assert len([ln for ln in loss.get_lines() if len(ln.get_xdata()) == 3]) == 2
+
+
+@pytest.mark.parametrize("kind", ["receptive_field", "first_layer", "feature_maps"])
+def test_probe_figures_have_a_row_or_panel_per_variant(drawn, tmp_path, kind):
+    rng = np.random.default_rng(0)
+    if kind == "receptive_field":
+        rows = [("A", rng.random((32, 32)), 5), ("B", rng.random((32, 32)), 11)]
+    elif kind == "first_layer":
+        rows = [(lab, rng.random((8, 3, 3, 3)), rng.random((8, 16, 16))) for lab in "AB"]
+    else:
+        rows = [("A", [rng.random((16, 16)), rng.random((8, 8))]), ("B", [rng.random((16, 16))])]
+    plots.probe_figure(kind, rows, rng.random((3, 32, 32)), tmp_path / "p.png")
+    fig = drawn[0]
+    if kind == "receptive_field":
+        assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["A", "B"]
+        assert "theoretical 11 px" in fig.axes[1].get_title()
+    else:
+        labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+        assert labels == ["A", "B"]
+        images = [len(ax.images) for ax in fig.axes]
+        if kind == "feature_maps":  # input + 2 stages for A, input + 1 for B
+            assert images == [1, 1, 1, 1, 1, 0]
+        else:
+            assert sum(images) == 2 * (8 + 6)

@@ -8,12 +8,12 @@ import sys
 import pandas as pd
 import pytest
 
-from cnnlab import questions
-from cnnlab.architecture import describe
-from cnnlab.depth_questions import depth
-from cnnlab.models import build_model
-from cnnlab.report_tables import architecture_rows, per_class_rows
-from cnnlab.results import over_seeds
+from cnnlab.analysis import questions
+from cnnlab.models.architecture import describe
+from cnnlab.analysis.depth_questions import depth
+from cnnlab.models.registry import build_model
+from cnnlab.report.tables import architecture_rows, per_class_rows
+from cnnlab.analysis.summary import over_seeds
 from test_results_report import summary_frame
 
 
@@ -142,7 +142,7 @@ def test_architecture_rows_show_each_runs_layers_and_recipe_differences():
 def test_the_report_needs_no_pytorch():
     """The report job renders from the runs' files; importing PyTorch would cost it
     seconds (more on a slow CPU) at the very end of the workflow, when nothing else runs."""
-    probe = "import sys, cnnlab.report; print('torch' in sys.modules)"
+    probe = "import sys, cnnlab.report.render; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
@@ -164,3 +164,23 @@ def test_describe_counts_the_main_path(model, args):
     text = describe(build_model(model, (3, 32, 32), 10, **args))
     assert text.startswith("4 conv (3x3;" if model == "deep_cnn" else "3 conv (3x3;")
     assert ("batch norm" in text) == (model == "attention_cnn")
+
+
+def test_residual_blocks_names_the_most_accurate_leanest_and_steadiest_block():
+    table = variants(
+        {"basic": ("resnet", {"block": "basic"}, [0.60, 0.61, 0.62]),
+         "bottleneck": ("resnet", {"block": "bottleneck"}, [0.55, 0.56, 0.57]),
+         "wide": ("resnet", {"block": "basic", "widen": 2}, [0.70, 0.71, 0.72])},
+        parameters={"basic": 1000, "bottleneck": 500, "wide": 4000},
+        grad_norm_log_var={"basic": 0.02, "bottleneck": 0.01, "wide": 0.03})
+    answer, = questions.residual_blocks(table)
+    assert answer.headline == ("blocks: wide most accurate, bottleneck most accurate per "
+                               "parameter, bottleneck steadiest.")
+    assert answer.sentences[0].startswith("basic: 61.00% with 1,000 parameters (61.00 points "
+                                          "per 1,000 parameters)")
+    assert "against basic: Welch" in answer.sentences[-1] and "resolved" in answer.sentences[-1]
+    # One block with two recipes (Task 1's residual CNN with and without regularization):
+    # no block question.
+    same = variants({"r": ("resnet", {"block": "basic"}, [0.6, 0.61, 0.62]),
+                     "r_reg": ("resnet", {"block": "basic"}, [0.62, 0.63, 0.64])})
+    assert questions.residual_blocks(same) == []

@@ -5,8 +5,8 @@ import io
 import numpy as np
 import pytest
 
-from cnnlab import datasets as D
-from cnnlab.training import run_training
+from cnnlab.data import catalog, prepared, sources
+from cnnlab.training.loop import run_training
 
 from conftest import smoke_spec
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.real_data
 
 
 def test_real_mnist_mirror_matches_published_facts(real_data_dir):
-    parts = D.read_mirror("mnist", real_data_dir)  # checks the official MD5s
+    parts = sources.read_mirror("mnist", real_data_dir)  # checks the official MD5s
     assert parts["train_images"].shape == (60000, 1, 28, 28)
     assert parts["test_images"].shape == (10000, 1, 28, 28)
     np.testing.assert_array_equal(np.bincount(parts["test_labels"]),
@@ -23,7 +23,7 @@ def test_real_mnist_mirror_matches_published_facts(real_data_dir):
 
 
 def test_real_cifar10_mirror(real_data_dir):
-    parts = D.read_mirror("cifar10", real_data_dir)  # checks the mirror's SHA256SUMS
+    parts = sources.read_mirror("cifar10", real_data_dir)  # checks the mirror's SHA256SUMS
     assert parts["train_images"].shape == (50000, 3, 32, 32)
     assert list(parts["train_labels"][:10]) == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]
     assert list(np.bincount(parts["test_labels"])) == [1000] * 10
@@ -31,9 +31,9 @@ def test_real_cifar10_mirror(real_data_dir):
 
 def test_simple_cnn_learns_real_mnist_in_one_epoch(real_data_dir, config, tmp_path):
     path = tmp_path / "mnist.npz"
-    D.save_prepared(D.read_mirror("mnist", real_data_dir), "mnist", path)
+    prepared.save_prepared(sources.read_mirror("mnist", real_data_dir), "mnist", path)
     spec = smoke_spec(config, "mnist", "cnn", epochs=1)
     spec["data"] = {"synthetic": False, "train_size": 20000, "test_size": 5000}
-    metrics = run_training(spec, D.load_prepared(path), tmp_path / "run", threads=2,
+    metrics = run_training(spec, prepared.load_prepared(path), tmp_path / "run", threads=2,
                            progress=io.StringIO())
     assert metrics["test_acc"] >= 0.97

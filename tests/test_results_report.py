@@ -4,9 +4,9 @@ import math
 import pandas as pd
 import pytest
 
-from cnnlab import findings
-from cnnlab.report import build_context, md_escape, render
-from cnnlab.results import over_seeds
+from cnnlab.analysis import findings, questions
+from cnnlab.report.render import build_context, md_escape, render
+from cnnlab.analysis.summary import over_seeds
 from conftest import REPO
 
 TEMPLATES = REPO / "workflow" / "templates"
@@ -78,7 +78,7 @@ def test_winner_follows_the_numbers_and_welch_s_test():
 
 
 def test_welch_test_and_intervals_match_the_textbook():
-    from cnnlab.significance import ci_half_width, welch
+    from cnnlab.analysis.statistics import ci_half_width, welch
 
     # Welch: a = 1,2,3 vs b = 4,5,6: difference -3, standard error sqrt(1/3 + 1/3),
     # t = -3.674 with 4 degrees of freedom, two-sided p = 0.0213; t(0.975, 4) = 2.7764.
@@ -164,10 +164,11 @@ def test_cnn_vs_mlp_gap_is_computed_per_dataset_and_compared():
     stats = over_seeds(frame)
     mnist = findings.conv_over_mlp(stats[stats["dataset"] == "mnist"])
     assert mnist[0] == pytest.approx(1.87, abs=0.01) and "n = 3 and 3 seeds: resolved" in mnist[1]
-    line = findings.mlp_gap_across_datasets(stats)
-    assert line.startswith("the convolutional advantage over the MLP is +1.87 points on "
+    answer, = questions.cnn_advantage_across_datasets(stats)
+    line = answer.sentences[0]
+    assert line.startswith("The convolutional advantage over the MLP is +1.87 points on "
                            "mnist, +14.00 points on cifar10.")
-    assert findings.mlp_gap_across_datasets(stats[stats["dataset"] == "mnist"]) is None
+    assert questions.cnn_advantage_across_datasets(stats[stats["dataset"] == "mnist"]) == []
     assert "It is larger on cifar10" in line
 
 
@@ -179,7 +180,7 @@ def test_cnn_gap_in_the_unexpected_direction_is_said_not_explained_away():
         summary_frame({"mlp": [0.41, 0.42, 0.43], "cnn": [0.42, 0.44, 0.43]}).assign(
             dataset="cifar10")], ignore_index=True)
     frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
-    line = findings.mlp_gap_across_datasets(over_seeds(frame))
+    line = questions.cnn_advantage_across_datasets(over_seeds(frame))[0].sentences[0]
     assert "It is larger on mnist, the opposite of the usual finding" in line
     assert "the cifar10 gap is not resolved" in line
     assert "its objects vary" not in line
@@ -193,3 +194,34 @@ def test_training_time_per_study_counts_only_the_runs_it_trained():
     context = build_context(frame, {"s": {"datasets": {"mnist": {}}}}, {}, "smoke", [DATA])
     [study] = context["provenance"]["study_time"]
     assert (study["runs"], study["seconds"]) == (3, "6")
+
+
+def test_most_overfit_and_cost_name_the_extremes():
+    frame = summary_frame({"small": [0.90, 0.91, 0.92], "big": [0.95, 0.95, 0.96]})
+    frame.loc[frame["variant"] == "big", ["train_acc", "parameters", "train_seconds"]] = \
+        [1.0, 50_000, 9.0]
+    frame["gap_acc"] = frame["train_acc"] - frame["test_acc"]
+    table = over_seeds(frame)
+    assert findings.most_overfit(table) == (
+        "big overfits most: train accuracy exceeds test accuracy by 4.67 points (loss gap "
+        "0.100); small least, with 1.00 points.")
+    assert findings.cost(table) == (
+        "Training took 2.0 s (small) to 9.0 s (big); parameter counts range from 1,000 "
+        "(small) to 50,000 (big).")
+    assert findings.most_overfit(table.iloc[:1]) is None  # one variant: nothing to compare
+
+
+def test_verification_rows_call_a_layer_equal_only_within_the_tolerance():
+    from cnnlab.report.legend import EQUAL_WITHIN
+    from cnnlab.report.render import verification_rows
+
+    table = pd.DataFrame({"layer": ["a", "b", "c"], "gradcheck": [True, True, False],
+                          "max_forward_diff": [1e-7, 2 * EQUAL_WITHIN, 0.0],
+                          "max_backward_diff": [1e-6, 1e-7, 0.0],
+                          "max_backward_rel_diff": [1e-7, 1e-8, 0.0],
+                          "time_ratio": [1.234, 0.5, 1.0]})
+    rows = verification_rows(table)
+    assert [r["equal"] for r in rows] == ["yes", "NO", "NO"]
+    assert rows[2]["gradcheck"] == "FAILED" and rows[0]["ratio"] == "1.23x"
+    assert rows[1]["forward"] == "2.0e-05"
+    assert verification_rows(None) == []

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from cnnlab.resume import load_resume
-from cnnlab.training import Interrupted, run_training
+from cnnlab.training.resume import load_resume
+from cnnlab.training.loop import Interrupted, run_training
 
 from conftest import smoke_spec
 
@@ -55,7 +55,8 @@ def test_resumed_run_equals_uninterrupted_run(config, synthetic_mnist, tmp_path,
 
 
 def _cifar(tmp_path):
-    from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
+    from cnnlab.data.prepared import load_prepared, save_prepared
+    from cnnlab.data.sources import make_synthetic
 
     save_prepared(make_synthetic("cifar10", 1000, 300), "cifar10", tmp_path / "c.npz")
     return load_prepared(tmp_path / "c.npz")
@@ -113,8 +114,8 @@ def test_resume_file_loads_with_weights_only(config, synthetic_mnist, tmp_path):
 
 SIGTERM_JOB = """
 import sys, json
-from cnnlab.datasets import load_prepared
-from cnnlab.training import run_training
+from cnnlab.data.prepared import load_prepared
+from cnnlab.training.loop import run_training
 spec = json.loads(sys.argv[1])
 run_training(spec, load_prepared(sys.argv[2]), sys.argv[3], resume_file=sys.argv[4])
 """
@@ -122,7 +123,8 @@ run_training(spec, load_prepared(sys.argv[2]), sys.argv[3], resume_file=sys.argv
 
 def test_sigterm_saves_and_the_rerun_resumes(config, tmp_path):
     """A real SIGTERM, as a cluster's time limit sends it, to a training process."""
-    from cnnlab.datasets import make_synthetic, save_prepared
+    from cnnlab.data.prepared import save_prepared
+    from cnnlab.data.sources import make_synthetic
 
     save_prepared(make_synthetic("mnist", 1000, 300), "mnist", tmp_path / "m.npz")
     spec = smoke_spec(config, "mnist", "cnn", epochs=30)
@@ -150,7 +152,8 @@ def test_sigterm_saves_and_the_rerun_resumes(config, tmp_path):
 def test_sigkill_loses_at_most_the_epoch_in_progress(config, tmp_path):
     """SIGKILL cannot be caught: the run leaves no metrics, and the rerun resumes from
     the last end-of-epoch checkpoint to the metrics of an uninterrupted run."""
-    from cnnlab.datasets import load_prepared, make_synthetic, save_prepared
+    from cnnlab.data.prepared import load_prepared, save_prepared
+    from cnnlab.data.sources import make_synthetic
 
     save_prepared(make_synthetic("mnist", 1000, 300), "mnist", tmp_path / "m.npz")
     spec = smoke_spec(config, "mnist", "mlp", epochs=400)

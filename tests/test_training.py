@@ -6,16 +6,16 @@ import pandas as pd
 import pytest
 import torch
 
-from cnnlab.architecture import describe
-from cnnlab.batches import Batches, channel_stats, flip_crop
-from cnnlab.datasets import subset_indices
-from cnnlab.evaluation import predict
-from cnnlab.models import build_model
-from cnnlab.checkpoint import load_checkpoint
-from cnnlab.device import autocast_dtype
-from cnnlab.results import build_summary
-from cnnlab.speed import latency_table
-from cnnlab.training import run_training
+from cnnlab.models.architecture import describe
+from cnnlab.data.batches import Batches, channel_stats, flip_crop
+from cnnlab.data.prepared import subset_indices
+from cnnlab.training.evaluation import predict
+from cnnlab.models.registry import build_model
+from cnnlab.models.checkpoint import load_checkpoint
+from cnnlab.training.device import autocast_dtype
+from cnnlab.analysis.summary import build_summary
+from cnnlab.models.speed import latency_table
+from cnnlab.training.loop import run_training
 
 from conftest import smoke_spec
 
@@ -95,7 +95,7 @@ def test_history_is_written_after_every_epoch(config, synthetic_mnist, tmp_path)
             seen.append(len(pd.read_csv(tmp_path / "history.csv")))
         return len(seen) > 0 and seen[-1] == 2
 
-    from cnnlab.training import Interrupted
+    from cnnlab.training.loop import Interrupted
 
     with pytest.raises(Interrupted):
         run_training(smoke_spec(config, "mnist", "mlp", epochs=4), synthetic_mnist, tmp_path,
@@ -126,11 +126,15 @@ def test_same_seed_same_metrics_other_seed_differs(config, synthetic_mnist, tmp_
     assert a["train_loss"] != c["train_loss"]
 
 
-def test_training_uses_exactly_the_threads_given(config, synthetic_mnist, tmp_path):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_training_uses_exactly_the_threads_given(config, synthetic_mnist, tmp_path, threads):
+    """Both directions: from the test process's own count (2 on CI) down to 1 and up to 3
+    (a count no other test sets); the run records what it used."""
     before = torch.get_num_threads()
     try:
-        train(smoke_spec(config, "mnist", "mlp", epochs=1), synthetic_mnist, tmp_path, threads=1)
-        assert torch.get_num_threads() == 1
+        metrics = train(smoke_spec(config, "mnist", "mlp", epochs=1), synthetic_mnist,
+                        tmp_path, threads=threads)
+        assert torch.get_num_threads() == threads and metrics["threads"] == threads
     finally:
         torch.set_num_threads(before)
 
@@ -168,7 +172,7 @@ def test_flip_crop_moves_pixels_without_changing_them():
 
 
 def test_stability_measures():
-    from cnnlab.run_files import stability
+    from cnnlab.training.run_outputs import stability
 
     steps = [{"loss": l, "grad_norm": g} for l, g in [(2.0, 1.0), (1.0, 10.0), (1.5, 1.0), (0.5, 10.0)]]
     measured = stability(steps)
@@ -178,7 +182,7 @@ def test_stability_measures():
 
 
 def test_autocast_follows_precision_and_the_hardware(monkeypatch):
-    import cnnlab.device as device
+    import cnnlab.training.device as device
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(device, "has_fast_bf16", lambda d: d.type == "cuda")
@@ -196,7 +200,7 @@ def test_autocast_follows_precision_and_the_hardware(monkeypatch):
     (False, False, None),                               # AVX2-only CPUs: bf16 is emulated
 ])
 def test_cpu_bf16_decision_reads_amx_and_avx512_bf16(monkeypatch, amx, avx512_bf16, expected):
-    import cnnlab.device as device
+    import cnnlab.training.device as device
 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
@@ -240,7 +244,7 @@ def test_clipping_bounds_the_update_but_the_logged_norms_are_unclipped(config, s
 
 
 def test_confusion_matrix_counts_true_rows_predicted_columns():
-    from cnnlab.evaluation import confusion_matrix, per_class_accuracy
+    from cnnlab.training.evaluation import confusion_matrix, per_class_accuracy
 
     labels = np.array([0, 0, 1, 2, 2, 2])
     preds = np.array([0, 1, 1, 2, 0, 2])

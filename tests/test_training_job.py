@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from cnnlab.training import Interrupted
-from cnnlab.training_job import train_job
+from cnnlab.training.loop import Interrupted
+from cnnlab.training.job import train_job
 
 from conftest import smoke_spec
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from cnnlab.config import expand_sweeps
+from cnnlab.plan.config import expand_sweeps
 from conftest import REPO
 
 pytestmark = pytest.mark.workflow
@@ -46,6 +46,17 @@ def built(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("workflow")
     snakemake(workdir, "report")
     return workdir
+
+
+@pytest.fixture
+def built_copy(built, tmp_path) -> Path:
+    """A copy of the built workflow (files, times and Snakemake's metadata) for a test that
+    changes it, so that no other test depends on whether it ran first."""
+    import shutil
+
+    copy = tmp_path / "built"
+    shutil.copytree(built, copy, symlinks=True)
+    return copy
 
 
 def report_rows(md: str, title: str, dataset: str) -> dict[str, list[str]]:
@@ -82,6 +93,25 @@ def test_report_tables_hold_the_runs_numbers(built):
     for src in re.findall(r'<img src="([^"]+)"', html):
         assert (built / "results/report" / src).stat().st_size > 1000  # a real PNG
     assert (built / "results/runs/task1/mnist/cnn/seed0/confusion.csv").exists()
+
+
+def test_each_training_job_s_snakemake_benchmark_is_in_the_summary(built):
+    """Snakemake's benchmark file of each training job: its seconds (the whole job, more
+    than the loop) and peak memory in summary.csv, the memory in the report's diagnostics."""
+    summary = pd.read_csv(built / "results/summary.csv")
+    bench = pd.read_csv(built / "results/benchmarks/train/task1/mnist/cnn/seed1.tsv", sep="\t")
+    row = summary[(summary["study"] == "task1") & (summary["variant"] == "cnn")
+                  & (summary["dataset"] == "mnist") & (summary["seed"] == 1)].iloc[0]
+    assert row["job_seconds"] == bench["s"].iloc[0]
+    assert row["peak_memory_mb"] == bench["max_rss"].iloc[0]
+    assert (summary["job_seconds"] > summary["train_seconds"]).all()
+    assert (summary["peak_memory_mb"] > 100).all()  # a Python process holding PyTorch
+    # A copied run (Task 3's basic-block ResNet) has the costs of the job that trained it.
+    shared = summary[summary["trained_as"].fillna("") != ""].iloc[0]
+    source = summary[(summary["study"] == "task1") & (summary["variant"] == "resnet")
+                     & (summary["dataset"] == "cifar10") & (summary["seed"] == shared["seed"])]
+    assert shared["job_seconds"] == source["job_seconds"].iloc[0]
+    assert "| peak memory MB |" in (built / "results/report/report.md").read_text()
 
 
 def test_a_network_two_studies_share_is_trained_once(built):
@@ -192,10 +222,42 @@ def test_second_run_has_nothing_to_do(built):
     assert "Nothing to be done" in snakemake(built, "report", "-n")
 
 
-def test_one_figure_rebuilds_alone(built):
-    figure = built / "results/figures/task1_comparison.png"
+def test_a_comment_retrains_nothing_and_a_change_of_code_retrains(built, tmp_path):
+    """The workflow run on a copy of the library (PYTHONPATH): the same code elsewhere has
+    nothing to do (tracked by content, not by path or time); a comment and a docstring
+    edited in training/loop.py still nothing; a changed statement in it retrains every run
+    and nothing else is redone for it but what depends on the runs (no data preparation)."""
+    import shutil
+
+    library = tmp_path / "src"
+    shutil.copytree(REPO / "src" / "cnnlab", library / "cnnlab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(library)}
+
+    def dry_run():
+        proc = subprocess.run([*SNAKEMAKE, "-d", str(built), "--cores", "2", "report", "-n",
+                               "--config", "scale=smoke"], capture_output=True, text=True,
+                              env=env, timeout=600)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+        return proc.stdout + proc.stderr
+
+    loop = library / "cnnlab" / "training" / "loop.py"
+    assert "Nothing to be done" in dry_run()
+    source = loop.read_text()
+    loop.write_text(source.replace('"""One training run:', '"""(edited) One training run:', 1)
+                    + "\n# a comment at the end\n")
+    assert "Nothing to be done" in dry_run()
+    loop.write_text(source + "\nUNUSED_CONSTANT = 1\n")
+    counts = job_counts(dry_run())
+    runs = len(list((built / "results/runs").glob("*/*/*/seed*")))
+    assert counts["train"] + counts["share_run"] == runs  # share_run: Task 3 copies Task 1
+    assert "prepare_synthetic_data" not in counts and "verify_layers" not in counts
+
+
+def test_one_figure_rebuilds_alone(built_copy):
+    figure = built_copy / "results/figures/task1_comparison.png"
     figure.unlink()
-    out = snakemake(built, "results/figures/task1_comparison.png")
+    out = snakemake(built_copy, "results/figures/task1_comparison.png")
     assert job_counts(out) == {"comparison": 1}
     assert figure.stat().st_size > 1000
 
@@ -284,37 +346,38 @@ def test_slurm_profile_keeps_its_scale_under_command_line_config(tmp_path):
     assert rules - local == {"train"}, rules - local
 
 
-def test_changed_parameter_reruns_only_that_run(built, tmp_path):
+def test_changed_parameter_reruns_only_that_run(built_copy, tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     cnn = next(v for v in variants if v["name"] == "cnn")
     cnn["args"]["channels"] = [8, 16]
     override = tmp_path / "override.yaml"
     override.write_text(yaml.safe_dump({"studies": config["studies"]}))
-    untouched = built / "results/runs/task1/mnist/mlp/seed0/metrics.json"
+    untouched = built_copy / "results/runs/task1/mnist/mlp/seed0/metrics.json"
     before = untouched.stat().st_mtime_ns
 
-    out = snakemake(built, "report", "--configfile", str(override))
+    out = snakemake(built_copy, "report", "--configfile", str(override))
     counts = job_counts(out)
     assert counts["train"] == 2  # the two seeds of mnist/cnn
     assert "prepare_synthetic_data" not in counts
     assert untouched.stat().st_mtime_ns == before
-    spec = json.loads((built / "results/runs/task1/mnist/cnn/seed1/metrics.json").read_text())
+    spec = json.loads((built_copy / "results/runs/task1/mnist/cnn/seed1/metrics.json")
+                      .read_text())
     assert spec["spec"]["model_args"]["channels"] == [8, 16]
 
 
-def test_diverged_run_is_reported_and_the_rest_completes(built, tmp_path):
+def test_diverged_run_is_reported_and_the_rest_completes(built_copy, tmp_path):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     mlp = config["studies"]["task1"]["datasets"]["mnist"]["variants"][0]
     mlp["training"] = {"lr": 1.0e9, "schedule": "constant"}
     override = tmp_path / "diverge.yaml"
     override.write_text(yaml.safe_dump({"studies": config["studies"]}))
-    snakemake(built, "report", "--configfile", str(override))
-    summary = pd.read_csv(built / "results/summary.csv")
+    snakemake(built_copy, "report", "--configfile", str(override))
+    summary = pd.read_csv(built_copy / "results/summary.csv")
     bad = summary[(summary["study"] == "task1") & (summary["variant"] == "mlp")
                   & (summary["dataset"] == "mnist")]
     assert bad["diverged"].all() and (bad["diverged_epoch"] == 1).all()
-    md = (built / "results/report/report.md").read_text()
+    md = (built_copy / "results/report/report.md").read_text()
     row = report_rows(md, config["studies"]["task1"]["title"], "mnist")[mlp["label"]]
     assert row[3] == "n/a" and row[-1] == "0 (2 diverged)"
     assert "Diverged (NaN or infinite loss; left out of the means): MLP (3 layers) (2 run(s))" in md
@@ -339,22 +402,22 @@ def test_writes_only_under_results(built):
     assert {p.name for p in built.iterdir()} <= {"results", ".snakemake"}
 
 
-def test_second_invocation_on_the_same_folder_is_locked_out(built):
+def test_second_invocation_on_the_same_folder_is_locked_out(built_copy):
     """Snakemake's lock: while one run works on a folder, another is refused and the
     first one finishes unharmed."""
-    (built / "results/runs/task1/mnist/mlp/seed0/metrics.json").unlink()
-    first = subprocess.Popen([*SNAKEMAKE, "-d", str(built), "--cores", "1", "report",
+    (built_copy / "results/runs/task1/mnist/mlp/seed0/metrics.json").unlink()
+    first = subprocess.Popen([*SNAKEMAKE, "-d", str(built_copy), "--cores", "1", "report",
                               "--config", "scale=smoke"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
-    locks = built / ".snakemake" / "locks"
+    locks = built_copy / ".snakemake" / "locks"
     deadline = time.time() + 60
     while not any(locks.glob("*")) and time.time() < deadline:
         time.sleep(0.05)
-    second = snakemake(built, "results/summary.csv", check=False)
+    second = snakemake(built_copy, "results/summary.csv", check=False)
     out, _ = first.communicate(timeout=600)
     assert "Directory cannot be locked" in second
     assert first.returncode == 0, out[-3000:]
-    assert (built / "results/runs/task1/mnist/mlp/seed0/metrics.json").exists()
+    assert (built_copy / "results/runs/task1/mnist/mlp/seed0/metrics.json").exists()
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -482,6 +545,38 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
         assert metrics["epochs_completed"] == 20
         assert len(pd.read_csv(tmp_path / f"{run}/history.csv")) == 20
     assert not any(r.exists() for r in resumes)
+
+
+def test_the_workflow_runs_as_a_snakemake_module_of_another_project(tmp_path):
+    """Another project's Snakefile imports cnnlab as a module (README, "Use as a Snakemake
+    module"), here with Task 1 only, and builds the report end to end at smoke scale in its
+    own folder: every path of the workflow's own files is found from the module."""
+    (tmp_path / "Snakefile").write_text(f"""\
+configfile: "{REPO}/config.yaml"
+config["studies"] = {{"task1": config["studies"]["task1"]}}
+
+
+module cnnlab:
+    snakefile:
+        "{REPO}/Snakefile"
+    config:
+        config
+
+
+use rule * from cnnlab as cnnlab_*
+""")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-d", str(tmp_path), "-s",
+                           str(tmp_path / "Snakefile"), "--cores", "2", "cnnlab_report",
+                           "--config", "scale=smoke"], capture_output=True, text=True,
+                          timeout=1200)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    counts = job_counts(out)
+    assert counts["cnnlab_train"] == 12 and counts["cnnlab_report"] == 1  # 6 variants x 2
+    md = (tmp_path / "results/report/report.md").read_text()
+    assert "## Task 1: fully connected vs CNN vs residual networks" in md
+    assert "Task 3" not in md
+    assert (tmp_path / "results/report/report.html").stat().st_size > 10_000
 
 
 def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):

@@ -10,10 +10,15 @@ rule summary:
         metrics=[f"{run}/metrics.json" for run in RUNS],
         grad_norms=[f"{run}/grad_norms.csv" for run in RUNS],
         latency="results/latency.csv",
-        code=lib("results"),
+        benchmarks=sorted({train_benchmark(run) for run in RUNS}),
     output:
-        report("results/summary.csv", caption="../report/summary.rst", category="summary"),
+        report(
+            "results/summary.csv", caption="../report/summary.rst", category="summary"
+        ),
     log:
         "results/logs/summary.log",
+    params:
+        code=library_code("summary.py"),
+        benchmarks=[train_benchmark(run) for run in RUNS],
     script:
         "../../scripts/summary.py"

@@ -7,11 +7,14 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from cnnlab import config as cnnlab_config
-from cnnlab import model_check
-from cnnlab.datasets import DATASETS
+from cnnlab.code_digest import code_digest
+from cnnlab.data.catalog import DATASETS
 from cnnlab.files import path_problem
-from cnnlab.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
+from cnnlab.models import build_check as model_check
+from cnnlab.plan import config as cnnlab_config
+from cnnlab.plan.figures import figure_names, figure_run_dirs
+from cnnlab.plan.shared_runs import shared_runs
+from cnnlab.report.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
@@ -22,23 +25,24 @@ try:
     cnnlab_config.check_runs(RUNS, config["scale"])
 except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
-LIB = Path(workflow.basedir) / "src" / "cnnlab"
 # Every model is built (shapes only) before any job starts; a bad argument value is
 # reported here, for all variants at once. Cached, so a rerun with no new model is instant.
 try:
-    MODEL_FLOPS = model_check.checked_model_flops(RUNS, Path(".snakemake/cnnlab"), LIB)
+    MODEL_FLOPS = model_check.checked_model_flops(RUNS, Path(".snakemake/cnnlab"))
 except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
-FIGURES = cnnlab_config.figure_names(STUDY_CONFIG)
+FIGURES = figure_names(STUDY_CONFIG)
 SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
 # Probe figures look inside one model per variant: the first seed's.
 PROBE_SEED = cnnlab_config.scale_settings(config)["seeds"][0]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
 if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):
-    raise WorkflowError(f"config error: data_mirror: dataset mirror {DATA_MIRROR} {problem} "
-                        "(a folder holding mnist/ and cifar10/ with the original files)")
+    raise WorkflowError(
+        f"config error: data_mirror: dataset mirror {DATA_MIRROR} {problem} "
+        "(a folder holding mnist/ and cifar10/ with the original files)"
+    )
 # Where the real datasets come from (synthetic data has its own rule).
 DATA_SOURCE = "mirror" if DATA_MIRROR else "download"
 # Written beside each prepared dataset: its source and checksums, for the report.
@@ -56,26 +60,30 @@ wildcard_constraints:
     name=r"[A-Za-z0-9_.\-]+",
 
 
-def lib(*modules):
-    """Library files a rule's result depends on. Snakemake does not see imports, so they
-    are declared as inputs: editing plots.py redraws figures and retrains nothing."""
-    return [str(LIB / f"{m}.py") for m in modules]
+# The workflow's own folders, from this file's place (workflow/rules), not from
+# workflow.basedir: where cnnlab is a Snakemake module of another project, that is the
+# other project's folder.
+WORKFLOW_DIR = Path(str(workflow.current_basedir)).parent
+SCRIPTS = WORKFLOW_DIR.parent / "scripts"
 
 
-# What a trained model's numbers depend on: the model definitions (models imports blocks,
-# layers and architecture), the batches, the data subsets, device and precision, the loop
-# itself and the files it writes. Resuming, GPU claiming and provenance do not change
-# results and are left out on purpose.
-MODEL_CODE = lib("models", "blocks", "layers", "architecture", "batches", "datasets",
-                 "device", "optimization", "training", "evaluation", "run_files",
-                 "checkpoint")
+def library_code(script, leave_out=()):
+    """The `code` parameter of the rule running ``script``: the digest of the library code
+    its result depends on (cnnlab.code_digest: the modules the script imports, followed
+    through the library, compared by syntax tree). Snakemake reruns a job whose parameter
+    changed, so a comment or docstring edit reruns nothing, and a change of code reruns
+    exactly the rules whose scripts reach it: editing plots.py redraws figures and
+    retrains nothing. Snakemake itself tracks the scripts' own text."""
+    return code_digest(SCRIPTS / script, leave_out=leave_out)
 
 
 def run_spec(path):
     if path not in RUNS:
-        raise WorkflowError(f"{path} is not a run of the config; runs are "
-                            f"results/runs/<study>/<dataset>/<variant>/seed<seed> for the "
-                            f"studies, variants and seeds in config.yaml")
+        raise WorkflowError(
+            f"{path} is not a run of the config; runs are "
+            f"results/runs/<study>/<dataset>/<variant>/seed<seed> for the "
+            f"studies, variants and seeds in config.yaml"
+        )
     return RUNS[path]
 
 
@@ -84,8 +92,10 @@ def prepared_data(w):
 
 
 def unknown_figure(stem):
-    raise WorkflowError(f"results/figures/{stem}.png is not a figure of this config; "
-                        f"figures: {', '.join(sorted(FIGURES))}")
+    raise WorkflowError(
+        f"results/figures/{stem}.png is not a figure of this config; "
+        f"figures: {', '.join(sorted(FIGURES))}"
+    )
 
 
 def figure(w, kind):
@@ -97,26 +107,14 @@ def figure(w, kind):
     return fig
 
 
-def figure_run_dirs(w, kind, probe_seed_only=False):
-    """The run folders a figure is drawn from: its study's, dataset's or variant's runs
-    (for probes, only those of the probe seed; for sweeps, only the sweep points), in
-    config order."""
-    fig = figure(w, kind)
-    sweeps_only = FIGURE_KINDS[kind].sweeps_only
-    return [run for run, spec in RUNS.items()
-            if spec["study"] == fig["study"]
-            and fig.get("dataset", spec["dataset"]) == spec["dataset"]
-            and fig.get("variant", spec["variant"]) == spec["variant"]
-            and (not probe_seed_only or spec["seed"] == PROBE_SEED)
-            and (not sweeps_only or "sweep" in spec)]
+def figure_runs(w, kind, filename):
+    """File ``filename`` of each run the figure is drawn from (plan.figures)."""
+    runs = figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)
+    return [os.path.join(run, filename) for run in runs]
 
 
-def figure_runs(w, kind, filename, probe_seed_only=False):
-    return [os.path.join(run, filename) for run in figure_run_dirs(w, kind, probe_seed_only)]
-
-
-def figure_specs(w, kind, probe_seed_only=False):
-    return [RUNS[run] for run in figure_run_dirs(w, kind, probe_seed_only)]
+def figure_specs(w, kind):
+    return [RUNS[run] for run in figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)]
 
 
 def kind_pattern(kinds):
@@ -136,9 +134,11 @@ def figure_report(path, kind=None):
         caption="../report/figure.rst",
         category=lambda w: fig(w)["study"],
         subcategory=lambda w: fig(w)["kind"].replace("_", " "),
-        labels=lambda w: {"figure": fig(w)["kind"].replace("_", " "),
-                          "dataset": fig(w).get("dataset", "all"),
-                          "variant": fig(w).get("variant", "all")},
+        labels=lambda w: {
+            "figure": fig(w)["kind"].replace("_", " "),
+            "dataset": fig(w).get("dataset", "all"),
+            "variant": fig(w).get("variant", "all"),
+        },
     )
 
 

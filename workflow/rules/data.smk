@@ -7,33 +7,31 @@ localrules:
 
 rule prepare_data:
     """Prepare a real dataset once (download or offline mirror, checked) into a .npz."""
-    input:
-        code=lib("datasets"),
     output:
         data="results/data/{dataset}.npz",
         provenance="results/data/{dataset}.json",
-    params:
-        source=DATA_SOURCE,
-        mirror=DATA_MIRROR,
-        download_root="results/data/download",
     log:
         "results/logs/data/{dataset}.log",
+    params:
+        source=DATA_SOURCE,
+        code=library_code("prepare_data.py"),
+        mirror=DATA_MIRROR,
+        download_root="results/data/download",
     script:
         "../../scripts/prepare_data.py"
 
 
 rule prepare_synthetic_data:
     """Learnable synthetic images in a real dataset's shapes (smoke scale, tests)."""
-    input:
-        code=lib("datasets"),
     output:
         data="results/data/synthetic/{dataset}.npz",
         provenance="results/data/synthetic/{dataset}.json",
-    params:
-        source="synthetic",
-        mirror="",
-        download_root="",
     log:
         "results/logs/data/synthetic-{dataset}.log",
+    params:
+        source="synthetic",
+        code=library_code("prepare_data.py"),
+        mirror="",
+        download_root="",
     script:
         "../../scripts/prepare_data.py"

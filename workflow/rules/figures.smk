@@ -14,17 +14,21 @@ rule run_figure:
     grad_norms.csv, stability: steps.csv); the plot function has the kind's name."""
     input:
         tables=lambda w: figure_runs(w, w.kind, FIGURE_KINDS[w.kind].drawn_from),
-        code=lib("plots", "results"),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
-    params:
-        specs=lambda w: figure_specs(w, w.kind),
-        caption=figure_caption,
-    wildcard_constraints:
-        kind=kind_pattern(kinds_from("history.csv") + kinds_from("curve.csv")
-                          + kinds_from("grad_norms.csv") + kinds_from("steps.csv")),
     log:
         "results/logs/figures/{name}_{kind}.log",
+    wildcard_constraints:
+        kind=kind_pattern(
+            kinds_from("history.csv")
+            + kinds_from("curve.csv")
+            + kinds_from("grad_norms.csv")
+            + kinds_from("steps.csv")
+        ),
+    params:
+        code=library_code("plot_run_tables.py"),
+        specs=lambda w: figure_specs(w, w.kind),
+        caption=figure_caption,
     script:
         "../../scripts/plot_run_tables.py"
 
@@ -35,15 +39,15 @@ rule comparison:
     swept value); the plot function has the kind's name."""
     input:
         metrics=lambda w: figure_runs(w, w.kind, "metrics.json"),
-        code=lib("plots", "results"),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
-    params:
-        caption=figure_caption,
-    wildcard_constraints:
-        kind=kind_pattern(kinds_from("metrics.json")),
     log:
         "results/logs/figures/{name}_{kind}.log",
+    wildcard_constraints:
+        kind=kind_pattern(kinds_from("metrics.json")),
+    params:
+        code=library_code("plot_metrics.py"),
+        caption=figure_caption,
     script:
         "../../scripts/plot_metrics.py"
 
@@ -52,45 +56,48 @@ rule confusion:
     """The confusion matrices of a study's dataset, one per variant, summed over seeds."""
     input:
         confusion=lambda w: figure_runs(w, "confusion", "confusion.csv"),
-        code=lib("plots"),
     output:
         figure_report("results/figures/{name}_confusion.png", kind="confusion"),
+    log:
+        "results/logs/figures/{name}_confusion.log",
     params:
+        code=library_code("plot_confusion.py"),
         title=lambda w: "{study} / {dataset}".format(**figure(w, "confusion")),
         labels=lambda w: [spec["label"] for spec in figure_specs(w, "confusion")],
         caption=figure_caption,
-    log:
-        "results/logs/figures/{name}_confusion.log",
     script:
         "../../scripts/plot_confusion.py"
 
 
 rule probe_figure:
     """Figures that look inside the trained models (the first seed of each variant):
-    effective receptive field, first-layer filters and activations, feature maps by depth."""
+    effective receptive field, first-layer filters and activations, feature maps by depth.
+    """
     input:
-        models=lambda w: figure_runs(w, w.kind, "model.pt", probe_seed_only=True),
-        data=lambda w: cnnlab_config.prepared_path(figure(w, w.kind)["dataset"], SYNTHETIC),
-        code=[*MODEL_CODE, *lib("probes", "plots")],
+        models=lambda w: figure_runs(w, w.kind, "model.pt"),
+        data=lambda w: cnnlab_config.prepared_path(
+            figure(w, w.kind)["dataset"], SYNTHETIC
+        ),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
-    params:
-        specs=lambda w: figure_specs(w, w.kind, probe_seed_only=True),
-        caption=figure_caption,
-    wildcard_constraints:
-        kind=kind_pattern(PROBES),
     log:
         "results/logs/figures/{name}_{kind}.log",
+    wildcard_constraints:
+        kind=kind_pattern(PROBES),
+    params:
+        code=library_code("plot_probes.py"),
+        specs=lambda w: figure_specs(w, w.kind),
+        caption=figure_caption,
     script:
         "../../scripts/plot_probes.py"
 
 
 rule unknown_figure:
     """Any other figure name: an error that lists the figures this config defines."""
-    output:
-        "results/figures/{stem}.png",
     input:
         lambda w: unknown_figure(w.stem),
+    output:
+        "results/figures/{stem}.png",
     wildcard_constraints:
         # Every name but the config's figures, which the rules above make (the lookahead
         # sees the rest of the path, hence the ".png").

@@ -10,14 +10,18 @@ localrules:
 rule latency:
     """Measure each variant's single-image latency and batched throughput on the CPU."""
     input:
-        models=[f"{run}/model.pt" for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED],
-        code=[*MODEL_CODE, *lib("speed")],
+        models=[
+            f"{run}/model.pt"
+            for run, spec in RUNS.items()
+            if spec["seed"] == PROBE_SEED
+        ],
     output:
         "results/latency.csv",
-    params:
-        specs=[spec for spec in RUNS.values() if spec["seed"] == PROBE_SEED],
-    threads: 1024  # more than any machine: Snakemake caps it at the cores it has
     log:
         "results/logs/latency.log",
+    threads: 1024  # more than any machine: Snakemake caps it at the cores it has
+    params:
+        code=library_code("latency.py"),
+        specs=[spec for spec in RUNS.values() if spec["seed"] == PROBE_SEED],
     script:
         "../../scripts/latency.py"

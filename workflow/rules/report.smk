@@ -3,7 +3,8 @@
 localrules:
     report,
 
-TEMPLATES = Path(workflow.basedir) / "workflow" / "templates"
+
+TEMPLATES = WORKFLOW_DIR / "templates"
 
 
 rule report:
@@ -15,19 +16,18 @@ rule report:
         data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],
         templates=[str(TEMPLATES / "report.md.j2"), str(TEMPLATES / "report.html.j2")],
-        code=lib("report", "report_tables", "findings", "questions", "depth_questions",
-                 "answer", "significance", "results"),
     output:
         md="results/report/report.md",
         html="results/report/report.html",
         standalone="results/report/report-standalone.html",
         figures=[f"results/report/figures/{name}.png" for name in FIGURES],
+    log:
+        "results/logs/report.log",
     params:
+        code=library_code("report.py"),
         studies=STUDY_CONFIG["studies"],
         figures=FIGURES,
         scale=config["scale"],
         templates=lambda w, input: os.path.dirname(input.templates[0]),
-    log:
-        "results/logs/report.log",
     script:
         "../../scripts/report.py"

@@ -11,11 +11,49 @@
 RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
 TRAIN_JOB_PER = cnnlab_config.scale_settings(config).get("train_job_per", "run")
 # The run folders of one training job, as patterns of the job's wildcards.
-JOB_RUNS = ([cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
-             for seed in cnnlab_config.scale_settings(config)["seeds"]]
-            if TRAIN_JOB_PER == "variant" else [RUN])
-RUN_FILES = ["model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
-             "confusion.csv", "per_class.csv", "metrics.json"]
+JOB_RUNS = (
+    [
+        cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
+        for seed in cnnlab_config.scale_settings(config)["seeds"]
+    ]
+    if TRAIN_JOB_PER == "variant"
+    else [RUN]
+)
+# What a trained model's numbers depend on: the code train.py reaches, except resuming,
+# GPU claiming, provenance and logging, which do not change results (left out on purpose).
+TRAINING_CODE = library_code(
+    "train.py",
+    leave_out=(
+        "cnnlab.training.resume",
+        "cnnlab.training.gpus",
+        "cnnlab.provenance",
+        "cnnlab.logs",
+    ),
+)
+RUN_FILES = [
+    "model.pt",
+    "history.csv",
+    "curve.csv",
+    "grad_norms.csv",
+    "steps.csv",
+    "confusion.csv",
+    "per_class.csv",
+    "metrics.json",
+]
+
+
+# Snakemake's own measurement of each training job (seconds, peak memory), for the
+# summary's job_seconds and peak_memory_mb.
+TRAIN_BENCHMARK = (
+    "results/benchmarks/train/{study}/{dataset}/{variant}"
+    + ("" if TRAIN_JOB_PER == "variant" else "/seed{seed}")
+    + ".tsv"
+)
+
+
+def train_benchmark(run):
+    """The benchmark file of the job that trained ``run`` (another run's, if shared)."""
+    return TRAIN_BENCHMARK.format(**RUNS[SHARED_RUNS.get(run, run)])
 
 
 def job_runs(w):
@@ -30,22 +68,24 @@ rule train:
     """Train the job's runs (one, or every seed of a variant) and write all of their files."""
     input:
         data=prepared_data,
-        code=MODEL_CODE,
     output:
         [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
+    log:
+        [cnnlab_config.log_path(run, "train") for run in JOB_RUNS],
+    benchmark:
+        TRAIN_BENCHMARK
+    # The most expensive runs start first, so that no long run is left for the end.
+    priority: lambda w: max(RUN_PRIORITY.get(run, 0) for run in job_runs(w))
+    threads: 1
+    resources:
+        gpu=0,
     params:
         specs=job_specs,
         run_dirs=job_runs,
+        code=TRAINING_CODE,
         resume=lambda w: [cnnlab_config.resume_path(run) for run in job_runs(w)],
         gpu_locks=cnnlab_config.GPU_LOCKS,
         jobs_per_gpu=config["jobs_per_gpu"],
-    threads: 1
-    # The most expensive runs start first, so that no long run is left for the end.
-    priority: lambda w: max(RUN_PRIORITY.get(run, 0) for run in job_runs(w))
-    resources:
-        gpu=0,
-    log:
-        [cnnlab_config.log_path(run, "train") for run in JOB_RUNS],
     script:
         "../../scripts/train.py"
 
@@ -55,7 +95,7 @@ rule train:
 # folder gets a copy of that run's files, with its own spec in metrics.json. For every
 # other run this rule's input names no file that exists or can be made, so Snakemake falls
 # back to `train` (the ruleorder says which to try first).
-SHARED_RUNS = cnnlab_config.shared_runs(RUNS)
+SHARED_RUNS = shared_runs(RUNS)
 
 
 def shared_run_sources(w):
@@ -78,11 +118,11 @@ rule share_run:
         shared_run_sources,
     output:
         rules.train.output,
+    log:
+        [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
     params:
         specs=job_specs,
         run_dirs=job_runs,
         sources=lambda w: [SHARED_RUNS[run] for run in job_runs(w)],
-    log:
-        [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
     script:
         "../../scripts/share_run.py"

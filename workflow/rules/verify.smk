@@ -1,5 +1,5 @@
 # The custom autograd layers verified against the same math from built-in operations:
-# gradcheck, largest forward/backward differences, speed ratio (cnnlab.verification).
+# gradcheck, largest forward/backward differences, speed ratio (cnnlab.models.verification).
 # Local: a few seconds of CPU work, no GPU needed.
 localrules:
     verify_layers,
@@ -7,12 +7,12 @@ localrules:
 
 rule verify_layers:
     """Check each custom layer's hand-written backward against autograd (report table)."""
-    input:
-        code=lib("layers", "verification"),
     output:
         "results/verification/custom_layers.csv",
-    threads: 1
     log:
         "results/logs/verify_layers.log",
+    threads: 1
+    params:
+        code=library_code("verify_layers.py"),
     script:
         "../../scripts/verify_layers.py"

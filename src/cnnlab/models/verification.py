@@ -15,7 +15,7 @@ import torch
 from torch.autograd import gradcheck
 from torch.func import functional_call
 
-from cnnlab.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
+from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
                            SqueezeExcite, SqueezeExciteReference, SwishBeta,
                            SwishBetaReference)
 

@@ -13,12 +13,12 @@ from typing import Callable
 import torch
 from torch import nn
 
-from cnnlab.architecture import widths_for_budget
-from cnnlab.blocks import BLOCKS, BasicBlock
-from cnnlab.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
+from cnnlab.models.architecture import widths_for_budget
+from cnnlab.models.blocks import BLOCKS, BasicBlock
+from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
                            SqueezeExcite, SqueezeExciteReference, SwishBeta,
                            SwishBetaReference)
-from cnnlab.model_arguments import check_model_args
+from cnnlab.models.arguments import check_model_args
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import torch
 
-from cnnlab.checkpoint import load_checkpoint
+from cnnlab.models.checkpoint import load_checkpoint
 
 
 @torch.no_grad()

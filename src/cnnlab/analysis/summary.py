@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cnnlab.significance import ci_half_width
+from cnnlab.analysis.statistics import ci_half_width
 
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
 MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
             "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
             "max_loss_spike", "grad_norm_log_var", "grad_norm_init", "grad_ratio_init",
-            "grad_ratio_train"]
+            "grad_ratio_train", "peak_memory_mb", "job_seconds"]
 
 
 def gradient_facts(grad_norms: pd.DataFrame) -> dict:
@@ -69,16 +69,32 @@ def summary_row(metrics: dict) -> dict:
     return row
 
 
-def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None = None
-                  ) -> pd.DataFrame:
+def job_costs(benchmark: str | Path | None) -> dict:
+    """From the Snakemake ``benchmark:`` file of the job that trained a run: its wall
+    seconds (the whole job: start-up, data, training, evaluation, writing; several seeds
+    where one job trains them) and peak resident memory in MB. NaN without one."""
+    costs = {"job_seconds": float("nan"), "peak_memory_mb": float("nan")}
+    if benchmark is None:
+        return costs
+    row = pd.read_csv(benchmark, sep="\t", na_values=["NA", "-"]).iloc[-1]
+    costs["job_seconds"] = float(row["s"])
+    costs["peak_memory_mb"] = float(row["max_rss"])
+    return costs
+
+
+def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None = None,
+                  benchmarks: list[str | Path | None] | None = None) -> pd.DataFrame:
     """One row per run, in the order given (the workflow passes config order), with the
-    gradient facts of the ``grad_norms.csv`` beside each ``metrics.json``, and each
-    variant's inference speed from ``latency`` (``evaluation.latency_table``: one model
+    gradient facts of the ``grad_norms.csv`` beside each ``metrics.json``, the costs of the
+    job that trained it from ``benchmarks`` (one file or None per run, ``job_costs``), and
+    each variant's inference speed from ``latency`` (``speed.latency_table``: one model
     per variant; speed depends on the architecture, not on the seed's weights)."""
+    benchmarks = benchmarks if benchmarks is not None else [None] * len(metric_files)
     summary = pd.DataFrame([
         summary_row(json.loads(Path(f).read_text()))
         | gradient_facts(pd.read_csv(Path(f).with_name("grad_norms.csv")))
-        for f in metric_files])
+        | job_costs(b)
+        for f, b in zip(metric_files, benchmarks, strict=True)])
     if latency is None:
         return summary.assign(latency_ms=float("nan"), throughput=float("nan"))
     return summary.merge(latency, on=["study", "dataset", "variant"], how="left")
@@ -93,6 +109,9 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
             "receptive_fields"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
     summary = summary.fillna({"receptive_fields": ""})
+    # A measure a summary lacks (job costs where no benchmark file was read) is NaN.
+    summary = summary.reindex(columns=[*summary.columns,
+                                       *(m for m in measures if m not in summary)])
     ok = summary[~summary["diverged"].astype(bool)]
     grouped = ok.groupby(keys, sort=False)[measures]
     stats = grouped.mean().add_suffix("_mean").join(grouped.std().add_suffix("_std"))

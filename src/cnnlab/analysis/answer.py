@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cnnlab.datasets import DATASETS
+from cnnlab.data.catalog import DATASETS
 
 
 @dataclass(frozen=True)

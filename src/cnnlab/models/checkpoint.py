@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.models import build_model
+from cnnlab.models.registry import build_model
 
 CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
 

@@ -1,6 +1,6 @@
 """Every kind of figure the workflow draws, in one place: what it is drawn from, per what
 (a study, a dataset of a study, a variant) and its caption. Config expansion
-(``config.figure_names``), the figure rules, the report and Snakemake's own ``--report``
+(``plan.figures.figure_names``), the figure rules, the report and Snakemake's own ``--report``
 captions all read this table. Adding a kind: one entry here, its drawing function in
 ``plots.py`` (named like the kind), and its rule's wildcard pattern in figures.smk when
 it is drawn from a file no rule reads yet (see the README, "Adding a figure").

@@ -14,9 +14,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from cnnlab.datasets import DATASETS
-
-MODEL_SOURCES = ("models.py", "blocks.py", "layers.py", "architecture.py")
+from cnnlab.code_digest import library_digest
+from cnnlab.data.catalog import DATASETS
 
 
 def model_key(spec: dict) -> str:
@@ -29,7 +28,7 @@ def _build_and_count(dataset: str, model: str, args: dict) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cnnlab.models import build_model
+    from cnnlab.models.registry import build_model
 
     info = DATASETS[dataset]
     with torch.device("meta"):
@@ -76,14 +75,13 @@ def check_models(runs: dict[str, dict]) -> tuple[dict[str, int], list[str]]:
     return flops, problems
 
 
-def checked_model_flops(runs: dict[str, dict], cache_dir: Path, library: Path) -> dict[str, int]:
+def checked_model_flops(runs: dict[str, dict], cache_dir: Path) -> dict[str, int]:
     """``check_models`` with its answer kept in ``cache_dir``, keyed by the models declared
-    and the source of the model code: a rerun with nothing new neither imports PyTorch
+    and the meaning of the model code (``library_digest``): a rerun with nothing new neither imports PyTorch
     nor builds anything. Raises ``ValueError`` listing every problem at once."""
     keys = sorted({model_key(s) for s in runs.values()})
     digest = hashlib.sha256(json.dumps(keys).encode())
-    for name in MODEL_SOURCES:
-        digest.update((Path(library) / name).read_bytes())
+    digest.update(library_digest("cnnlab.models.registry").encode())
     cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
     if cached.exists():
         return json.loads(cached.read_text())

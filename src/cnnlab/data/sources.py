@@ -1,11 +1,7 @@
-"""Datasets: read the original distribution files, prepare them once, load them fast.
-
-A prepared dataset is one ``.npz`` file (no pickled objects) holding
-``train_images``/``test_images`` as uint8 N x C x H x W, ``train_labels``/``test_labels``
-as int64 and ``classes`` as a fixed-width unicode array. Training keeps it in memory as
-tensors, so there is no per-image PIL work anywhere.
-
-Three sources produce that file:
+"""Read the original distribution files (MNIST's IDX, CIFAR-10's binary version) from a
+mirror folder, checked against their checksums, or through torchvision's download; or make
+learnable synthetic data in the same shapes. These are the three sources of a prepared
+dataset (``prepared.py``):
   * ``download``  - torchvision's real download (for online machines),
   * ``mirror``    - a local folder with the original files (offline machines),
   * ``synthetic`` - learnable random data of the same shapes (tests, smoke scale).
@@ -15,33 +11,17 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cnnlab.files import atomic_path, path_problem
+from cnnlab.data.catalog import DATASETS, SYNTHETIC_TRAIN_IMAGES, dataset_info
+from cnnlab.files import path_problem
 
 
 class DataError(RuntimeError):
     """A dataset file is missing, truncated or corrupt; the message names the file."""
 
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    shape: tuple[int, int, int]  # C, H, W
-    classes: tuple[str, ...]
-    train_images: int  # in the whole training split
-
-
-MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)), 60_000)
-CIFAR10 = DatasetInfo(
-    "cifar10", (3, 32, 32),
-    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    50_000)
-DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
-SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
 
 # The official MD5s of the original MNIST files (the same list torchvision checks).
 MNIST_MD5 = {
@@ -53,13 +33,6 @@ MNIST_MD5 = {
 CIFAR10_BIN_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
 CIFAR10_BIN_TEST = "test_batch.bin"
 CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}") from None
 
 
 # --------------------------------------------------------------------------- file checks
@@ -229,72 +202,3 @@ def make_synthetic(name: str, train_size: int = SYNTHETIC_TRAIN_IMAGES, test_siz
         parts[f"{split}_images"] = (np.clip(noisy, 0, 1) * 255).astype(np.uint8)
         parts[f"{split}_labels"] = labels
     return parts
-
-
-# --------------------------------------------------------------------------- prepared file
-
-
-def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
-    """Write atomically (``files.atomic_path``): never a half-written file under ``path``."""
-    info = dataset_info(name)
-    for split in ("train", "test"):
-        images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
-        if images.shape[1:] != info.shape or images.dtype != np.uint8:
-            raise DataError(f"{name} {split} images have shape {images.shape[1:]} "
-                            f"{images.dtype}, expected {info.shape} uint8")
-        if len(images) != len(labels):
-            raise DataError(f"{name} {split}: {len(images)} images but {len(labels)} labels")
-    with atomic_path(path) as tmp:
-        np.savez(tmp, classes=np.array(info.classes), **parts)
-
-
-@dataclass
-class Prepared:
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    classes: list[str]
-
-
-def load_prepared(path: Path) -> Prepared:
-    with np.load(path, allow_pickle=False) as z:
-        return Prepared(
-            train_images=z["train_images"],
-            train_labels=z["train_labels"],
-            test_images=z["test_images"],
-            test_labels=z["test_labels"],
-            classes=[str(c) for c in z["classes"]],
-        )
-
-
-def subset_indices(labels: np.ndarray, size: int | None, seed: int = 0) -> np.ndarray:
-    """A fixed, class-balanced-in-expectation subset: the same for every run and seed, so
-    runs differ only in what the study varies."""
-    if size is None or size >= len(labels):
-        return np.arange(len(labels))
-    return np.sort(np.random.default_rng(seed).permutation(len(labels))[:size])
-
-
-def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
-            download_root: Path | None = None) -> dict:
-    """Read dataset ``name`` from ``source`` (``mirror``, ``download`` or ``synthetic``) and
-    write the prepared file. Returns its provenance: where the data came from, the sha256
-    of every source file read and of the prepared file, and the split sizes."""
-    if source == "mirror":
-        parts = read_mirror(name, Path(mirror))
-        origin, files = f"mirror {Path(mirror).resolve()}", sorted((Path(mirror) / name).glob("*"))
-    elif source == "download":
-        parts = read_torchvision(name, Path(download_root), download=True)
-        folder = {"mnist": "MNIST", "cifar10": "cifar-10-batches-py"}[name]
-        origin, files = "torchvision download", sorted((Path(download_root) / folder).rglob("*"))
-    elif source == "synthetic":
-        parts = make_synthetic(name)
-        origin, files = "synthetic (cnnlab.datasets.make_synthetic)", []
-    else:
-        raise ValueError(f"unknown data source {source!r}: mirror, download or synthetic")
-    save_prepared(parts, name, out)
-    return {"dataset": name, "source": origin,
-            "source_sha256": {f.name: file_digest(f, "sha256") for f in files if f.is_file()},
-            "prepared_sha256": file_digest(Path(out), "sha256"),
-            "train": len(parts["train_labels"]), "test": len(parts["test_labels"])}

@@ -8,9 +8,9 @@ import math
 
 import pandas as pd
 
-from cnnlab.answer import Answer, chance, ratio_text, with_settings
-from cnnlab.findings import compare, pct
-from cnnlab.significance import above_chance
+from cnnlab.analysis.answer import Answer, chance, ratio_text, with_settings
+from cnnlab.analysis.findings import compare, pct
+from cnnlab.analysis.statistics import above_chance
 
 VANISHED = 1e-2  # first/last gradient ratio below this: the signal lost 2 orders of magnitude
 

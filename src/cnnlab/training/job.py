@@ -9,7 +9,7 @@ import contextlib
 from pathlib import Path
 
 from cnnlab.logs import log_to
-from cnnlab.training import run_training
+from cnnlab.training.loop import run_training
 
 
 def train_job(specs: list[dict], load_data, out_dirs: list, resume_files: list, logs: list,

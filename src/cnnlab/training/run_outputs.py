@@ -12,12 +12,12 @@ import pandas as pd
 import torch
 
 from cnnlab import provenance
-from cnnlab.architecture import describe, receptive_fields
-from cnnlab.checkpoint import checkpoint
-from cnnlab.device import precision_name
-from cnnlab.evaluation import confusion_frame, confusion_matrix, per_class_accuracy, predict
+from cnnlab.models.architecture import describe, receptive_fields
+from cnnlab.models.checkpoint import checkpoint
+from cnnlab.training.device import precision_name
+from cnnlab.training.evaluation import confusion_frame, confusion_matrix, per_class_accuracy, predict
 from cnnlab.files import atomic_path
-from cnnlab.models import count_parameters
+from cnnlab.models.registry import count_parameters
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
 CURVE_COLUMNS = ["step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc"]

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from cnnlab.batches import Batches, channel_stats
-from cnnlab.datasets import Prepared, subset_indices
+from cnnlab.data.batches import Batches, channel_stats
+from cnnlab.data.prepared import Prepared, subset_indices
 
 
 @dataclass

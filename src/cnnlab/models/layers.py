@@ -264,7 +264,7 @@ class GeMPool2d(nn.Module):
 # --------------------------------------------------------------------------- references
 # The same math as each custom Function, written with built-in operations so that
 # autograd derives the backward pass: what the hand-written backward passes are verified
-# against (cnnlab.verification), at any parameter value, not only where a built-in layer
+# against (cnnlab.models.verification), at any parameter value, not only where a built-in layer
 # coincides.
 
 

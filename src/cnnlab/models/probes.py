@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlab.architecture import receptive_fields
+from cnnlab.models.architecture import receptive_fields
 
 
 def feature_stages(model: nn.Module) -> list[nn.Module]:

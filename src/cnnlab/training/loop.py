@@ -1,6 +1,6 @@
 """One training run: the loop (``Trainer``), what it needs (``make_trainer``), and
 ``run_training``, which takes a spec and a prepared dataset to the run's files
-(written by ``cnnlab.run_files``)."""
+(written by ``cnnlab.training.run_outputs``)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from cnnlab import run_files
-from cnnlab.datasets import Prepared
-from cnnlab.device import autocast_dtype, configure_threads, select_device
-from cnnlab.evaluation import predict
-from cnnlab.models import build_model, count_parameters
-from cnnlab.optimization import make_optimizer, make_scheduler
-from cnnlab.resume import StopOnSignal, load_resume, save_resume
-from cnnlab.run_data import RunData, load_run_data
+from cnnlab.training import run_outputs
+from cnnlab.data.prepared import Prepared
+from cnnlab.training.device import autocast_dtype, configure_threads, select_device
+from cnnlab.training.evaluation import predict
+from cnnlab.models.registry import build_model, count_parameters
+from cnnlab.training.optimization import make_optimizer, make_scheduler
+from cnnlab.training.resume import StopOnSignal, load_resume, save_resume
+from cnnlab.data.run_subsets import RunData, load_run_data
 
 
 def layer_grad_norms(model) -> dict[str, torch.Tensor]:
@@ -258,7 +258,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     progress = progress or sys.stderr
     out_dir = Path(out_dir)
     trainer = make_trainer(spec, data, threads, progress,
-                           on_epoch=lambda st: run_files.write_history(st.history, out_dir))
+                           on_epoch=lambda st: run_outputs.write_history(st.history, out_dir))
     rd = trainer.rd
     print(f"{spec['study']}/{spec['dataset']}/{spec['variant']} seed {spec['seed']}: "
           f"{count_parameters(trainer.model):,} parameters, {len(rd.train.labels)} train / "
@@ -275,7 +275,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
             f"epoch {trainer.state.epoch}, batch {trainer.state.batch}"), file=progress)
     with StopOnSignal() as signal_flag:
         trainer.run(should_stop or signal_flag.requested, save)
-    metrics = run_files.write_run_files(trainer, out_dir, threads)
+    metrics = run_outputs.write_run_files(trainer, out_dir, threads)
     if resume_file and not keep_resume:
         Path(resume_file).unlink(missing_ok=True)
     return metrics

@@ -13,13 +13,12 @@ import itertools
 import math
 import re
 
-from cnnlab.datasets import DATASETS, SYNTHETIC_TRAIN_IMAGES
-from cnnlab.figure_kinds import KINDS
-from cnnlab.model_arguments import check_model_args
+from cnnlab.data.catalog import DATASETS, SYNTHETIC_TRAIN_IMAGES
+from cnnlab.models.arguments import check_model_args
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 RESULTS = "results"
-# Where jobs on one machine record which GPU each of them holds (cnnlab.gpus).
+# Where jobs on one machine record which GPU each of them holds (cnnlab.training.gpus).
 GPU_LOCKS = f"{RESULTS}/.gpu-locks"
 
 
@@ -201,26 +200,6 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
         raise ConfigError("\n".join(problems.values()))
 
 
-# What says where a run is shown, not what it trains: runs equal in everything else train
-# the same network in the same way.
-SHOWN_AS = ("study", "variant", "label", "sweep")
-
-
-def shared_runs(runs: dict[str, dict]) -> dict[str, str]:
-    """Runs that would train exactly what an earlier run (in config order) trains, mapped to
-    that run: same model and arguments, recipe, data and seed, shown in another study or
-    under another name (Task 1's residual CNN is Task 3's basic-block ResNet). Each is
-    trained once; the workflow copies its files to the other run's folder."""
-    first, shared = {}, {}
-    for run, spec in runs.items():
-        key = repr(canonical({k: v for k, v in spec.items() if k not in SHOWN_AS}))
-        if key in first:
-            shared[run] = first[key]
-        else:
-            first[key] = run
-    return shared
-
-
 def canonical(obj):
     """A copy with every dict's keys sorted. Snakemake compares a job's parameters by
     their text, so without this a reordered config.yaml would retrain unchanged runs."""
@@ -249,31 +228,3 @@ def log_path(run: str, rule: str) -> str:
 def prepared_path(dataset: str, synthetic: bool, suffix: str = ".npz") -> str:
     """The prepared dataset (``.npz``), or with ``suffix=".json"`` its provenance."""
     return f"{RESULTS}/data/{'synthetic/' if synthetic else ''}{dataset}{suffix}"
-
-
-# --------------------------------------------------------------------------- figures
-
-def figure_names(config: dict) -> dict[str, dict]:
-    """Every figure the report shows, by stable file stem, with what it is drawn from:
-    ``<study>_<kind>``, ``<study>_<dataset>_<kind>`` or ``<study>_<dataset>_<variant>_<kind>``
-    by the kind's scope (``figure_kinds.KINDS``). Probes only where the study asks for them,
-    sweeps only where a dataset has sweep points."""
-    figs = {}
-    for study, sdef in config["studies"].items():
-        for kind, how in KINDS.items():
-            if how.scope == "study":
-                figs[f"{study}_{kind}"] = {"kind": kind, "study": study}
-        for ds, ddef in sdef["datasets"].items():
-            has_sweep = any("sweep" in var for var in ddef["variants"])
-            for kind, how in KINDS.items():
-                if how.scope != "dataset" or (how.probe and kind not in sdef.get("probes", [])) \
-                        or (how.sweeps_only and not has_sweep):
-                    continue
-                figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
-            for var in ddef["variants"]:
-                for kind, how in KINDS.items():
-                    if how.scope == "variant":
-                        figs[f"{study}_{ds}_{var['name']}_{kind}"] = {
-                            "kind": kind, "study": study, "dataset": ds,
-                            "variant": var["name"]}
-    return figs

@@ -14,30 +14,14 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from cnnlab import findings, questions
-from cnnlab.answer import Answer, ratio_text
-from cnnlab.figure_kinds import KINDS
+from cnnlab.analysis import findings, questions
+from cnnlab.analysis.answer import ratio_text
+from cnnlab.analysis.summary import over_seeds
 from cnnlab.provenance import git_commit, library_versions
-from cnnlab.report_tables import architecture_rows, per_class_rows, read_per_class, recipe_text
-from cnnlab.results import over_seeds
-
-
-# How to read the tables: printed by both templates from here, so that Markdown and HTML
-# say the same.
-METHOD = ("Every number and statement below was computed from results/summary.csv. "
-          "Accuracies are in percent. Test accuracy is the mean ± the half-width of its 95% "
-          "confidence interval over seeds (Student's t); the other columns are mean ± "
-          "standard deviation over seeds; n is the number of seeds. A difference between two "
-          "variants is called resolved only when Welch's t-test gives p < 0.05.")
-DIAGNOSTICS_LEGEND = (
-    "Diagnostics: train acc is measured on as many training images as the test set has; "
-    "loss spike is the largest rise of the batch loss between two logged steps (a sign of "
-    "instability); log10 grad-norm var is the variance of log10 of the total gradient norm "
-    "over training (how much it swung); grad norm at init is the total gradient norm at "
-    "the first step, and first/last layer grad at init the first layer's gradient norm "
-    "over the last layer's (far below 1: the gradient vanished on its way back; mean over "
-    "seeds); latency and images/s are one model per variant, timed with nothing else "
-    "running (median of repeats).")
+from cnnlab.report.figure_kinds import KINDS
+from cnnlab.report.legend import (COLUMNS, DIAGNOSTICS_LEGEND, EQUAL_WITHIN, METHOD,
+                                  VERIFICATION_TEXT)
+from cnnlab.report.tables import architecture_rows, per_class_rows, read_per_class, recipe_text
 
 
 def mean_std(mean, std, scale: float = 1.0, digits: int = 2) -> str:
@@ -70,7 +54,9 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
             # (geometric scale: printed in scientific notation, mean over seeds).
             "grad_init": ratio_text(r["grad_norm_init_mean"]),
             "grad_ratio_init": ratio_text(r["grad_ratio_init_mean"]),
-            "n": int(r["n"]), "diverged": int(r["diverged"]),
+            # The training job's peak resident memory (mean over the variant's jobs).
+            "peak_memory_mb": mean_std(r["peak_memory_mb_mean"], None, 1, 0),
+            "n": f"{int(r['n'])}" + (f" ({int(r['diverged'])} diverged)" if r["diverged"] else ""),
         })
     return rows
 
@@ -83,8 +69,8 @@ def verification_rows(table: pd.DataFrame | None) -> list[dict]:
              "backward": f"{r['max_backward_diff']:.1e}",
              "backward_rel": f"{r['max_backward_rel_diff']:.1e}",
              "ratio": f"{r['time_ratio']:.2f}x",
-             "equal": "yes" if r["gradcheck"] and r["max_forward_diff"] < 1e-5
-             and r["max_backward_rel_diff"] < 1e-5 else "NO"}
+             "equal": "yes" if r["gradcheck"] and r["max_forward_diff"] < EQUAL_WITHIN
+             and r["max_backward_rel_diff"] < EQUAL_WITHIN else "NO"}
             for _, r in table.iterrows()]
 
 
@@ -93,7 +79,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                   verification: pd.DataFrame | None = None,
                   per_class: pd.DataFrame | None = None) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
-    as from ``config.figure_names``; ``data``: the prepared datasets' provenance records
+    as from ``plan.figures.figure_names``; ``data``: the prepared datasets' provenance records
     (``datasets.prepare``); ``verification``: the custom layers' check
     (``verification.verify_layers``); ``per_class``: the runs' per-class accuracies
     (``report_tables.read_per_class``)."""
@@ -130,10 +116,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     for _, r in table.iterrows() if r["receptive_fields"]]
                 if "receptive_field" in sdef.get("probes", []) else [],
             })
-        gap = findings.mlp_gap_across_datasets(stats[stats["study"] == study])
-        if gap:
-            answered.append(Answer("Why does the CNN's advantage differ between datasets?",
-                                   [gap], gap))
+        answered += questions.study_answers(stats[stats["study"] == study])
         # The answers first: each question's headline, linked to where its evidence is.
         if answered:
             key_findings.append({"title": titles[study], "anchor": f"{study}-conclusions",
@@ -157,6 +140,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
         "contents": table_of_contents(sections, bool(verified)),
         "method": METHOD,
         "diagnostics_legend": DIAGNOSTICS_LEGEND,
+        "verification_text": VERIFICATION_TEXT,
+        "columns": COLUMNS,
         "sections": sections,
         "verification": verified,
         "provenance": {

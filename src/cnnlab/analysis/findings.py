@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from cnnlab.significance import welch
+from cnnlab.analysis.statistics import welch
 
 
 def pct(x: float) -> str:
@@ -137,36 +137,3 @@ def dataset_findings(table: pd.DataFrame) -> list[str]:
     found = [winner(table), most_overfit(table), efficiency(table), cost(table),
              diverged(table)]
     return [f for f in found if f]
-
-
-# What the field's explanation of the CNN-over-MLP gap rests on: whether a dataset's objects
-# vary in position, pose, scale and background (natural photographs) or not (centred,
-# size-normalized digits).
-VARIED_OBJECTS = {"cifar10": True, "mnist": False}
-
-
-def mlp_gap_across_datasets(stats: pd.DataFrame) -> str | None:
-    """Where one study's table compares CNNs with MLPs on several datasets: how the gap
-    differs, and the reason the field gives for it when the numbers go its way; when they
-    go the other way, that is said, with whether the smaller gap is resolved at all."""
-    found = {ds: f for ds, table in stats.groupby("dataset", sort=False)
-             if (f := conv_over_mlp(table)) is not None}
-    if len(found) < 2:
-        return None
-    gaps = {ds: f[0] for ds, f in found.items()}
-    low, high = min(gaps, key=gaps.get), max(gaps, key=gaps.get)
-    text = ("the convolutional advantage over the MLP is "
-            + ", ".join(f"{gaps[ds]:+.2f} points on {ds}" for ds in gaps) + ".")
-    if gaps[high] > gaps[low] and gaps[high] > 0:
-        if VARIED_OBJECTS.get(high) and not VARIED_OBJECTS.get(low, True):
-            text += (f" It is larger on {high}: its objects vary in position, pose and "
-                     f"background, where a convolution's weight sharing and locality "
-                     f"generalize across positions; on {low} an MLP already separates "
-                     f"the classes well, leaving less to gain.")
-        elif VARIED_OBJECTS.get(low) and not VARIED_OBJECTS.get(high, True):
-            text += (f" It is larger on {high}, the opposite of the usual finding (weight "
-                     f"sharing and locality pay most where objects vary in position, pose "
-                     f"and background, as in {low}); the {low} gap is "
-                     f"{'resolved' if found[low][2] else 'not resolved'}: at this scale "
-                     f"its models may have trained too little to show it.")
-    return text

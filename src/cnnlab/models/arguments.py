@@ -1,4 +1,4 @@
-"""The keyword arguments of every registered model, read from the source of ``models.py``
+"""The keyword arguments of every registered model, read from the source of ``registry.py``
 without importing it (so without importing PyTorch).
 
 The workflow checks config.yaml against these before any job starts; reading them this
@@ -13,7 +13,7 @@ import ast
 from functools import cache
 from pathlib import Path
 
-MODELS_SOURCE = Path(__file__).with_name("models.py")
+MODELS_SOURCE = Path(__file__).with_name("registry.py")
 # Supplied by the workflow from the dataset; config must not set them.
 DATA_ARGS = ("in_shape", "num_classes")
 

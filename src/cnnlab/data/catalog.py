@@ -1,0 +1,30 @@
+"""The datasets cnnlab knows: names, image shapes, class names, sizes. No I/O and no
+PyTorch, so that the config checks and the report can use them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    shape: tuple[int, int, int]  # C, H, W
+    classes: tuple[str, ...]
+    train_images: int  # in the whole training split
+
+
+MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)), 60_000)
+CIFAR10 = DatasetInfo(
+    "cifar10", (3, 32, 32),
+    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    50_000)
+DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
+SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}") from None
