@@ -72,9 +72,10 @@ def summary_row(metrics: dict) -> dict:
 def job_costs(benchmark: str | Path | None) -> dict:
     """From the Snakemake ``benchmark:`` file of the job that trained a run: its wall
     seconds (the whole job: start-up, data, training, evaluation, writing; several seeds
-    where one job trains them) and peak resident memory in MB. NaN without one."""
+    where one job trains them) and peak resident memory in MB. NaN without one (none
+    given, or none written: a run trained before benchmarks were kept)."""
     costs = {"job_seconds": float("nan"), "peak_memory_mb": float("nan")}
-    if benchmark is None:
+    if benchmark is None or not Path(benchmark).is_file():
         return costs
     row = pd.read_csv(benchmark, sep="\t", na_values=["NA", "-"]).iloc[-1]
     costs["job_seconds"] = float(row["s"])
