@@ -1,6 +1,6 @@
 # One rule per source of figures; each figure has a stable name from config keys and needs
 # only its own runs, so `snakemake --cores 1 results/figures/<name>.png` rebuilds just it.
-# What each kind is drawn from, its scope and its caption: cnnlab/figure_kinds.py.
+# What each kind is drawn from, its scope and its caption: src/cnnlab/report/figure_kinds.py.
 localrules:
     run_figure,
     comparison,

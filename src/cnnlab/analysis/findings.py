@@ -1,5 +1,5 @@
 """Findings computed from the measured numbers. Each function reads the per-variant table
-(``results.over_seeds``) of one study and dataset and returns plain sentences; the report
+(``analysis.summary.over_seeds``) of one study and dataset and returns plain sentences; the report
 template only prints them, so a result that changes changes what the report says."""
 
 from __future__ import annotations

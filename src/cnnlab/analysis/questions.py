@@ -1,5 +1,5 @@
 """The questions the studies exist for, each answered from the per-variant table
-(``results.over_seeds``) of one study and dataset, or said to be unanswerable and why.
+(``analysis.summary.over_seeds``) of one study and dataset, or said to be unanswerable and why.
 
 A question is asked only where the table holds what it needs, recognized from the models
 and their arguments, not from variant names: a fully connected and a convolutional model

@@ -80,9 +80,9 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                   per_class: pd.DataFrame | None = None) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
     as from ``plan.figures.figure_names``; ``data``: the prepared datasets' provenance records
-    (``datasets.prepare``); ``verification``: the custom layers' check
-    (``verification.verify_layers``); ``per_class``: the runs' per-class accuracies
-    (``report_tables.read_per_class``)."""
+    (``data.prepared.prepare``); ``verification``: the custom layers' check
+    (``models.verification.verify_layers``); ``per_class``: the runs' per-class accuracies
+    (``report.tables.read_per_class``)."""
     stats = over_seeds(summary)
     titles = {k: v.get("title", k) for k, v in studies.items()}
     per_class = per_class if per_class is not None else read_per_class([])
