@@ -12,6 +12,7 @@ CONFIDENCE = f"{100 * LEVEL:g}%"
 # A custom layer equals its built-in reference when gradcheck passes and both its forward
 # and (relative) backward differences are below this.
 EQUAL_WITHIN = 1e-5
+_EQUAL_TEXT = f"{EQUAL_WITHIN:.0e}".replace("e-0", "e-")  # 1e-5, as it is written
 
 METHOD = ("Every number and statement below was computed from results/summary.csv. "
           f"Accuracies are in percent. Test accuracy is the mean ± the half-width of its "
@@ -34,7 +35,7 @@ VERIFICATION_TEXT = (
     "operations (autograd derives that backward): gradcheck in float64 (input and every "
     "parameter), the largest forward and backward differences in float32 at non-trivial "
     "parameter values, and one forward + backward timed against the reference (median). "
-    f"\"Equal\" means gradcheck passed and both differences are below {EQUAL_WITHIN:g} "
+    f"\"Equal\" means gradcheck passed and both differences are below {_EQUAL_TEXT} "
     "(relative, for gradients).")
 
 
