@@ -4,6 +4,13 @@
 accuracies it reached, per study, dataset and variant (mean over seeds).
 
     python benchmarks/quick_report.py [--mirror ../shared/datasets] [--dir DIR] [--cores 2]
+                                      [--precision fp32]
+
+The path an AVX2-only CPU takes, on a faster one: cap PyTorch's kernels and train in fp32,
+as `precision: auto` does there:
+
+    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+        python benchmarks/quick_report.py --precision fp32
 
 The folder is kept (default: a new one under /tmp) so that it can be inspected and its
 no-op rerun timed with
@@ -66,6 +73,8 @@ def main(argv=None):
     ap.add_argument("--mirror", type=Path, default=REPO.parent / "shared" / "datasets")
     ap.add_argument("--dir", type=Path, help="work folder (must not hold results yet)")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                    help="training.precision for every run (default: the config's auto)")
     args = ap.parse_args(argv)
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="cnnlab-quick-"))
     if (workdir / "results").exists():
@@ -74,9 +83,13 @@ def main(argv=None):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
            "--cores", str(args.cores), "report",
            "--config", "scale=quick", f"data_mirror={args.mirror.resolve()}"]
+    if args.precision != "auto":
+        cmd.append(f"training={{precision: {args.precision}}}")
     print(f"in {workdir}: {' '.join(cmd[1:])}", flush=True)
     print(f"CPU: {cpu_name()}; bf16 units: {cpu_bf16_units() or 'none (fp32 under auto)'}; "
-          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset')}", flush=True)
+          + "; ".join(f"{v}={os.environ.get(v, 'unset')}" for v in
+                      ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")),
+          flush=True)
     start = time.perf_counter()
     with open(workdir / "snakemake.log", "w") as log:
         done = subprocess.run(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
