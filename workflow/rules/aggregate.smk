@@ -18,9 +18,9 @@ rule summary:
         "results/logs/summary.log",
     params:
         code=library_code("summary.py"),
-        # Read, not declared as inputs: a rule whose input is another job's benchmark
-        # file no longer reruns that job when its outputs are deleted (Snakemake 9). A
-        # benchmark changes only with its job, whose metrics.json reruns this rule anyway.
+        # Read, not declared as inputs: a benchmark changes only with its job, whose
+        # metrics.json (an input) reruns this rule anyway, and runs trained before
+        # benchmark files were kept are not retrained for one (their costs read as NaN).
         benchmarks=[train_benchmark(run) for run in RUNS],
     script:
         "../../scripts/summary.py"
