@@ -106,13 +106,18 @@ class Trainer:
 
     # ----------------------------------------------------------------- the loop
 
+    @property
+    def finished(self) -> bool:
+        """Trained to the last epoch, or stopped by divergence: nothing left to train."""
+        return self.state.epoch > self.t["epochs"] or self.state.diverged_epoch is not None
+
     def run(self, should_stop=lambda: False, save=lambda snapshot: None) -> TrainState:
         """Train to the last epoch. ``save`` receives a snapshot after every epoch (so a
         killed job loses at most one epoch) and when ``should_stop()`` turns true, after
         which ``Interrupted`` is raised."""
         st, t, rd = self.state, self.t, self.rd
         device = rd.train.device
-        while st.epoch <= t["epochs"] and st.diverged_epoch is None:
+        while not self.finished:
             self.model.train()
             if st.order is None:
                 st.order = rd.train.order()
@@ -268,10 +273,8 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     snap = load_resume(resume_file, spec, progress) if resume_file else None
     if snap is not None:
         trainer.restore(snap)
-        st = trainer.state
-        done = st.epoch > spec["training"]["epochs"] or st.diverged_epoch is not None
         print(f"resuming from {resume_file}: " + (
-            "trained to the end already; writing its files" if done else
+            "trained to the end already; writing its files" if trainer.finished else
             f"epoch {trainer.state.epoch}, batch {trainer.state.batch}"), file=progress)
     with StopOnSignal() as signal_flag:
         trainer.run(should_stop or signal_flag.requested, save)
