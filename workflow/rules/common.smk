@@ -33,9 +33,10 @@ except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
 FIGURES = figure_names(STUDY_CONFIG)
-SYNTHETIC = cnnlab_config.scale_settings(config)["synthetic"]
+SCALE = cnnlab_config.scale_settings(config)
+SYNTHETIC = SCALE["synthetic"]
 # Probe figures look inside one model per variant: the first seed's.
-PROBE_SEED = cnnlab_config.scale_settings(config)["seeds"][0]
+PROBE_SEED = SCALE["seeds"][0]
 DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
 DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
 if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):

@@ -9,12 +9,12 @@
 # matrix and per-class accuracy from its last test evaluation: no second process has to
 # load the model again.
 RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
-TRAIN_JOB_PER = cnnlab_config.scale_settings(config).get("train_job_per", "run")
+TRAIN_JOB_PER = SCALE.get("train_job_per", "run")
 # The run folders of one training job, as patterns of the job's wildcards.
 JOB_RUNS = (
     [
         cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
-        for seed in cnnlab_config.scale_settings(config)["seeds"]
+        for seed in SCALE["seeds"]
     ]
     if TRAIN_JOB_PER == "variant"
     else [RUN]
