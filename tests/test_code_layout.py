@@ -5,13 +5,13 @@ workflow's files in snakefmt's format."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from cnnlab.code_digest import library_imports
 from conftest import REPO
 
 LIBRARY = REPO / "src" / "cnnlab"
@@ -41,16 +41,8 @@ def modules() -> dict[str, Path]:
 
 
 def cnnlab_imports(path: Path) -> set[str]:
-    """What a file imports from cnnlab, as dotted names (``from cnnlab.x import y`` counts
-    as ``cnnlab.x.y``: the rules below match by prefix, so that is right for a module and
-    for a name in one)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "cnnlab":
-            found |= {f"{node.module}.{a.name}" for a in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.split(".")[0] == "cnnlab"}
-    return found
+    """The library modules a file imports, as the workflow's code digest follows them."""
+    return library_imports(path.read_text())
 
 
 def within(name: str, prefix: str) -> bool:

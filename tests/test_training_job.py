@@ -11,6 +11,7 @@ from cnnlab.training.loop import Interrupted
 from cnnlab.training.job import train_job
 
 from conftest import smoke_spec
+from test_resume import stop_after
 
 KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "epochs_completed")
 
@@ -25,11 +26,6 @@ def make_dirs(*lists):
     for paths in lists:
         for p in paths:
             (p if p.suffix == "" else p.parent).mkdir(parents=True, exist_ok=True)
-
-
-def stop_after(calls: int):
-    count = iter(range(10 ** 9))
-    return lambda: next(count) + 1 >= calls
 
 
 def test_each_seed_gets_its_own_files_and_the_numbers_of_a_job_of_its_own(
