@@ -28,9 +28,10 @@ def make_dirs(*lists):
             (p if p.suffix == "" else p.parent).mkdir(parents=True, exist_ok=True)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # what `auto` picks, by machine
 def test_each_seed_gets_its_own_files_and_the_numbers_of_a_job_of_its_own(
-        config, synthetic_mnist, tmp_path):
-    specs = [smoke_spec(config, "mnist", "mlp", seed=s) for s in (0, 1)]
+        config, synthetic_mnist, tmp_path, precision):
+    specs = [smoke_spec(config, "mnist", "mlp", seed=s, precision=precision) for s in (0, 1)]
     outs, resumes, logs = job_files(tmp_path, "together", (0, 1))
     make_dirs(outs, resumes, logs)
     together = train_job(specs, lambda: synthetic_mnist, outs, resumes, logs)
@@ -38,6 +39,7 @@ def test_each_seed_gets_its_own_files_and_the_numbers_of_a_job_of_its_own(
     make_dirs(alone_out, alone_resume, alone_log)
     alone = train_job(specs[1:], lambda: synthetic_mnist, alone_out, alone_resume, alone_log)
 
+    assert {m["precision"] for m in together} == {precision}
     # Seed 1 trained after seed 0 in the same process is seed 1 trained alone.
     for key in KEYS:
         assert together[1][key] == alone[0][key], key
