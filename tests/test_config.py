@@ -222,6 +222,23 @@ def test_sweep_of_an_unknown_key_names_it(config):
         expand_sweeps(config)
 
 
+def test_a_swept_key_that_at_scale_also_sets_is_a_clash_named_with_both(config):
+    """At that scale the at_scale value would replace every swept value: every grid point
+    the same run."""
+    from cnnlab.plan.config import expand_sweeps
+
+    var = config["studies"]["task2_depth"]["datasets"]["cifar10"]["variants"][0]
+    var["at_scale"] = {"full": {"args": {"depth": 20}}}
+    with pytest.raises(ConfigError, match=r"variants\[0\] \(plain\)\.sweep\.depth and "
+                                          r"at_scale\.full\.args\.depth clash"):
+        expand_sweeps(config)
+    var["at_scale"] = {"full": {"training": {"lr": 0.2}}}  # another key: fine
+    expand_sweeps(config)
+    var["sweep"] = {"depth": [2, 4], "lr": [0.1]}
+    with pytest.raises(ConfigError, match=r"sweep\.lr and at_scale\.full\.training\.lr clash"):
+        expand_sweeps(config)
+
+
 def test_model_check_names_variant_argument_and_value(config):
     from cnnlab.models.build_check import check_models
 
@@ -322,3 +339,57 @@ def test_identical_specs_in_two_studies_are_trained_once(config):
     assert shared_runs(expand_runs(expand_sweeps(config))) == {}
     config["scale"] = "full"  # Task 1's is 4x wider there: nothing shared
     assert shared_runs(expand_runs(expand_sweeps(config))) == {}
+
+
+def test_a_size_larger_than_the_dataset_is_named_not_clamped(config):
+    """train_size 100000 for MNIST once trained on 60,000 while the report said nothing."""
+    from cnnlab.plan.config import check_runs
+
+    config["scale"] = "quick"
+    config["scales"]["quick"]["datasets"]["mnist"]["train_size"] = 100_000
+    config["scales"]["quick"]["datasets"]["cifar10"]["test_size"] = 10_001
+    with pytest.raises(ConfigError) as e:
+        check_runs(expand_runs(expand_sweeps(config)), "quick")
+    assert ("studies.task1.datasets.mnist, variant 'mlp': train_size 100000 at scale 'quick' "
+            "is more than the 60000 images of mnist's train split") in str(e.value)
+    assert "test_size 10001 at scale 'quick' is more than the 10000 images of cifar10's " \
+           "test split" in str(e.value)
+    config["scales"]["quick"]["datasets"]["mnist"]["train_size"] = 60_000  # all: fine
+    config["scales"]["quick"]["datasets"]["cifar10"]["test_size"] = 10_000
+    check_runs(expand_runs(expand_sweeps(config)), "quick")
+    # Synthetic data has its own sizes.
+    config["scales"]["smoke"]["datasets"]["mnist"]["test_size"] = 501
+    with pytest.raises(ConfigError, match="the 500 images of mnist's synthetic test split"):
+        check_runs(expand_runs(expand_sweeps({**config, "scale": "smoke"})), "smoke")
+
+
+def test_momentum_cycling_outside_zero_to_one_is_named(config):
+    from cnnlab.plan.config import check_runs
+
+    config["training"].update(momentum=0.98, momentum_cycle=0.05)
+    with pytest.raises(ConfigError, match=r"training.momentum 0.98 with "
+                                          r"training.momentum_cycle 0.05 cycles outside"):
+        check_runs(expand_runs(expand_sweeps(config)), "smoke")
+    config["training"]["momentum"] = 0.0  # no momentum: nothing cycles
+    check_runs(expand_runs(expand_sweeps(config)), "smoke")
+
+
+def test_probes_on_a_model_they_cannot_look_inside_are_named_before_any_job(config, tmp_path):
+    """Probes follow an nn.Sequential conv net; on Task 1's MLP or residual CNN the figure
+    job once failed after all training."""
+    from cnnlab.models.build_check import check_models, checked_model_flops
+
+    runs = expand_runs(expand_sweeps(config))
+    _, problems = check_models(runs, {"task1": ["feature_maps"]})
+    named = {p.split(" (model")[0] for p in problems}
+    assert named == {f"studies.task1.datasets.{ds}, variant {v!r}"
+                     for ds, v in [("mnist", "mlp"), ("mnist", "resnet"), ("cifar10", "mlp"),
+                                   ("cifar10", "resnet"), ("cifar10", "resnet_reg")]}
+    assert all("asks for probes feature_maps" in p for p in problems)
+    assert any("probes need a convolutional model: it has no nn.Conv2d" in p for p in problems)
+    assert any("probes need an nn.Sequential model, not ResNet" in p for p in problems)
+    # The shipped config's probes (kernel and depth studies) look inside what they can.
+    shipped = {s: d["probes"] for s, d in config["studies"].items() if d.get("probes")}
+    assert check_models(runs, shipped)[1] == []
+    with pytest.raises(ValueError, match="variant 'mlp'"):
+        checked_model_flops(runs, tmp_path, {"task1": ["first_layer"]})

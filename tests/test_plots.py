@@ -154,3 +154,10 @@ def test_probe_figures_have_a_row_or_panel_per_variant(drawn, tmp_path, kind):
             assert images == [1, 1, 1, 1, 1, 0]
         else:
             assert sum(images) == 2 * (8 + 6)
+
+
+def test_an_unknown_probe_kind_is_an_error_not_feature_maps(drawn, tmp_path):
+    with pytest.raises(ValueError, match="unknown probe 'saliency'"):
+        plots.probe_figure("saliency", [("A", [np.zeros((4, 4))])], np.zeros((3, 8, 8)),
+                           tmp_path / "p.png")
+    assert not drawn and not (tmp_path / "p.png").exists()

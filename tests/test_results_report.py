@@ -122,6 +122,25 @@ def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     assert 'src="figures/' not in standalone
 
 
+def test_a_per_variant_figure_is_shown_under_its_dataset_with_its_variant_named(monkeypatch):
+    """A figure kind of scope "variant" was built for each variant and never shown."""
+    from cnnlab.report import figure_kinds, render as render_module
+
+    kinds = {**figure_kinds.KINDS,
+             "loss_curves": figure_kinds.FigureKind("variant", "history.csv", "Loss per epoch.")}
+    monkeypatch.setattr(render_module, "KINDS", kinds)
+    figure_set = {f"s_mnist_{v}_loss_curves": {"kind": "loss_curves", "study": "s",
+                                               "dataset": "mnist", "variant": v}
+                  for v in ("x", "y")}
+    context = build_context(summary_frame({"x": [0.9, 0.8], "y": [0.5, 0.6]},
+                                          labels={"x": "Model X"}),
+                            {"s": {"datasets": {"mnist": {}}}}, figure_set, "smoke", [DATA])
+    shown = context["sections"][0]["datasets"][0]["figures"]
+    assert [(f["file"], f["caption"]) for f in shown] == [
+        ("figures/s_mnist_x_loss_curves.png", "Model X: Loss per epoch."),
+        ("figures/s_mnist_y_loss_curves.png", "y: Loss per epoch.")]
+
+
 def test_templates_refuse_missing_values(tmp_path):
     import jinja2
 

@@ -253,3 +253,74 @@ def test_confusion_matrix_counts_true_rows_predicted_columns():
     acc = per_class_accuracy(m, ["a", "b", "c"])
     np.testing.assert_allclose(acc["accuracy"], [0.5, 1.0, 2 / 3])
     assert list(acc["support"]) == [2, 1, 3]
+
+
+def test_momentum_zero_trains_without_momentum_and_the_run_records_what_it_used(
+        config, synthetic_mnist, tmp_path, monkeypatch):
+    """With the one-cycle schedule, OneCycleLR would overwrite SGD's momentum every step
+    (its default cycle_momentum=True): `momentum: 0` then still trained with momentum."""
+    seen = []
+    step = torch.optim.SGD.step
+
+    def spy(self, *a, **kw):
+        seen.append((self.param_groups[0]["momentum"],
+                     any("momentum_buffer" in s and s["momentum_buffer"] is not None
+                         for s in self.state.values())))
+        return step(self, *a, **kw)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", spy)
+    none = train(smoke_spec(config, "mnist", "mlp", epochs=1, momentum=0.0, schedule="onecycle"),
+                 synthetic_mnist, tmp_path / "none")
+    assert seen and all(m == 0.0 and not buffered for m, buffered in seen)
+    assert none["momentum"] == {"min": 0.0, "max": 0.0}
+
+    seen.clear()
+    constant = train(smoke_spec(config, "mnist", "mlp", epochs=1, momentum=0.7,
+                                momentum_cycle=0.0), synthetic_mnist, tmp_path / "constant")
+    assert {m for m, _ in seen} == {0.7} and constant["momentum"] == {"min": 0.7, "max": 0.7}
+
+    seen.clear()
+    cycled = train(smoke_spec(config, "mnist", "mlp", epochs=1, momentum=0.8,
+                              momentum_cycle=0.1), synthetic_mnist, tmp_path / "cycled")
+    momenta = [m for m, _ in seen]
+    assert momenta[0] == pytest.approx(0.9)  # starts high while the learning rate is low
+    assert min(momenta) == pytest.approx(0.7, abs=0.01)  # at the peak learning rate
+    assert cycled["momentum"]["min"] == pytest.approx(min(momenta))
+
+    from cnnlab.analysis.summary import momentum_used
+    assert momentum_used(constant) == 0.7
+    assert momentum_used(cycled) == f"{round(min(momenta), 3):g}-0.9, cycled"
+
+
+def test_the_logged_total_gradient_norm_is_the_one_clipping_bounds(config, synthetic_mnist,
+                                                                  tmp_path, monkeypatch):
+    """steps.csv's grad_norm counts every parameter (biases, batch norm) as clipping does."""
+    totals = []
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def spy(params, max_norm, *a, **kw):
+        total = clip(params, max_norm, *a, **kw)
+        totals.append(float(total))
+        return total
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    # resnet: convolutions without bias, but batch norm weights and biases and a fc bias.
+    train(smoke_spec(config, "mnist", "resnet", epochs=1, grad_log_every=1, grad_clip=1e9),
+          synthetic_mnist, tmp_path)
+    logged = pd.read_csv(tmp_path / "steps.csv")["grad_norm"]
+    assert len(logged) == len(totals)
+    np.testing.assert_allclose(logged, totals, rtol=1e-5)
+    weights_only = pd.read_csv(tmp_path / "grad_norms.csv").query("step == 0")["norm"]
+    assert float((weights_only ** 2).sum() ** 0.5) < logged.iloc[0] * (1 - 1e-6)
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), None), ((7, 0), None),
+                                                  ((8, 0), torch.bfloat16),
+                                                  ((9, 0), torch.bfloat16)])
+def test_auto_precision_picks_bf16_only_on_gpus_that_have_it(monkeypatch, capability, expected):
+    """A T4 (7.5) or V100 (7.0) emulates bf16: fp32 there; Ampere (8.0) and later: bf16."""
+    import cnnlab.training.device as device
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **kw: True)  # emulation
+    assert autocast_dtype({"precision": "auto"}, torch.device("cuda")) is expected

@@ -4,16 +4,17 @@ Snakemake reruns a job when a parameter changes, so a rule whose ``code`` parame
 digest of the library code behind it reruns exactly when that code changes in meaning:
 each module's syntax tree without docstrings, so a comment, a docstring, a reformat or a
 ``git checkout`` that restores the same code changes nothing, while any change to a
-statement does. The modules are found from the imports of the rule's script (no import is
-executed: the workflow computes this at every start, without PyTorch), followed through
-the library, so a module added to a chain of imports is covered without being listed.
+statement does. The modules are found from the imports of the rule's script, followed
+through the library, so a module added to a chain of imports is covered without being
+listed. No module is imported to find them: a module's file is found from the package's
+folder (``importlib.util.find_spec`` of a submodule would import its parents, and with them
+PyTorch, at every start of the workflow).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 from functools import cache
 from pathlib import Path
 
@@ -36,20 +37,32 @@ def source_digest(source: str) -> str:
     return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
 
 
+# The package's folder, from this file's place: the library is one folder of plain modules.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _module_path(name: str) -> Path | None:
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    path = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def module_file(name: str) -> Path:
-    """The source file of library module ``name`` (``cnnlab.models.layers``), found the way
-    ``import`` would find it, without running it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
+    """The source file of library module ``name`` (``cnnlab.models.layers``), read from the
+    package's folder; nothing is imported."""
+    path = _module_path(name)
+    if path is None:
         raise ModuleNotFoundError(f"no module {name!r}")
-    return Path(spec.origin)
+    return path
 
 
 def _is_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+    return _module_path(name) is not None
 
 
 def library_imports(source: str) -> set[str]:

@@ -4,11 +4,12 @@ localrules:
 
 
 rule summary:
-    """Gather every run's metrics.json, gradient facts and inference speed into
+    """Gather every run's metrics.json, gradient facts (grad_norms.csv, steps.csv) and inference speed into
     results/summary.csv."""
     input:
         metrics=[f"{run}/metrics.json" for run in RUNS],
         grad_norms=[f"{run}/grad_norms.csv" for run in RUNS],
+        steps=[f"{run}/steps.csv" for run in RUNS],
         latency="results/latency.csv",
     output:
         report(

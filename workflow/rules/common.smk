@@ -28,7 +28,11 @@ except cnnlab_config.ConfigError as e:
 # Every model is built (shapes only) before any job starts; a bad argument value is
 # reported here, for all variants at once. Cached, so a rerun with no new model is instant.
 try:
-    MODEL_FLOPS = model_check.checked_model_flops(RUNS, Path(".snakemake/cnnlab"))
+    MODEL_FLOPS = model_check.checked_model_flops(
+        RUNS,
+        Path(".snakemake/cnnlab"),
+        probes={s: d["probes"] for s, d in STUDY_CONFIG["studies"].items() if d.get("probes")},
+    )
 except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))

@@ -16,32 +16,45 @@ MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "g
             "grad_ratio_train", "peak_memory_mb", "job_seconds"]
 
 
-def gradient_facts(grad_norms: pd.DataFrame) -> dict:
-    """From a run's ``grad_norms.csv``: the total weight-gradient norm at the first step
-    (at initialization), and the ratio of the first layer's gradient norm to the last
-    layer's at the first step and (median) over the later logged steps. Layers are in
-    forward order; a ratio far below 1 means the signal vanished on its way back to the
-    input, far above 1 that it grew."""
+def gradient_facts(grad_norms: pd.DataFrame, steps: pd.DataFrame) -> dict:
+    """From a run's ``steps.csv``: the total gradient norm at the first step (at
+    initialization; every parameter, the norm clipping bounds). From its ``grad_norms.csv``:
+    the ratio of the first layer's weight-gradient norm to the last layer's at the first
+    step and (median) over the later logged steps. Layers are in forward order; a ratio
+    far below 1 means the signal vanished on its way back to the input, far above 1 that
+    it grew."""
     facts = {"grad_norm_init": float("nan"), "grad_ratio_init": float("nan"),
              "grad_ratio_train": float("nan")}
+    if not steps.empty:
+        facts["grad_norm_init"] = float(steps.sort_values("step")["grad_norm"].iloc[0])
     if grad_norms.empty:
         return facts
     per_step = grad_norms.groupby("step", sort=True)
-    first_step = grad_norms[grad_norms["step"] == grad_norms["step"].min()]
     ratios = per_step["norm"].agg(lambda n: n.iloc[0] / n.iloc[-1] if n.iloc[-1] else float("nan"))
-    facts["grad_norm_init"] = float((first_step["norm"] ** 2).sum() ** 0.5)
     facts["grad_ratio_init"] = float(ratios.iloc[0])
     if len(ratios) > 1:
         facts["grad_ratio_train"] = float(ratios.iloc[1:].median())
     return facts
 
 
+def momentum_used(metrics: dict):
+    """The momentum a run stepped with: a number when constant, "low-high, cycled" when the
+    schedule cycled it (the config's value where a run recorded none)."""
+    used = metrics.get("momentum")
+    if not used:
+        return metrics["spec"]["training"]["momentum"]
+    low, high = round(used["min"], 3), round(used["max"], 3)
+    return low if low == high else f"{low:g}-{high:g}, cycled"
+
+
 def summary_row(metrics: dict) -> dict:
     spec = metrics["spec"]
     row = {k: spec[k] for k in RUN_KEYS}
     row["args"] = json.dumps(spec["model_args"], sort_keys=True)
-    # The whole training recipe (the report's recipe columns; questions about clipping).
-    row["training"] = json.dumps(spec["training"], sort_keys=True)
+    # The whole training recipe (the report's recipe columns; questions about clipping),
+    # with the momentum the optimizer actually stepped with, as the run recorded it.
+    row["training"] = json.dumps({**spec["training"], "momentum": momentum_used(metrics)},
+                                 sort_keys=True)
     # A sweep point: its base variant and the swept values (empty for other variants).
     sweep = spec.get("sweep")
     row["sweep_base"] = sweep["base_label"] if sweep else ""
@@ -86,14 +99,15 @@ def job_costs(benchmark: str | Path | None) -> dict:
 def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None = None,
                   benchmarks: list[str | Path | None] | None = None) -> pd.DataFrame:
     """One row per run, in the order given (the workflow passes config order), with the
-    gradient facts of the ``grad_norms.csv`` beside each ``metrics.json``, the costs of the
+    gradient facts of the ``grad_norms.csv`` and ``steps.csv`` beside each ``metrics.json``, the costs of the
     job that trained it from ``benchmarks`` (one file or None per run, ``job_costs``), and
     each variant's inference speed from ``latency`` (``speed.latency_table``: one model
     per variant; speed depends on the architecture, not on the seed's weights)."""
     benchmarks = benchmarks if benchmarks is not None else [None] * len(metric_files)
     summary = pd.DataFrame([
         summary_row(json.loads(Path(f).read_text()))
-        | gradient_facts(pd.read_csv(Path(f).with_name("grad_norms.csv")))
+        | gradient_facts(pd.read_csv(Path(f).with_name("grad_norms.csv")),
+                         pd.read_csv(Path(f).with_name("steps.csv")))
         | job_costs(b)
         for f, b in zip(metric_files, benchmarks, strict=True)])
     if latency is None:

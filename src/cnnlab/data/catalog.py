@@ -12,15 +12,18 @@ class DatasetInfo:
     shape: tuple[int, int, int]  # C, H, W
     classes: tuple[str, ...]
     train_images: int  # in the whole training split
+    test_images: int  # in the whole test split
 
 
-MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)), 60_000)
+MNIST = DatasetInfo("mnist", (1, 28, 28), tuple(str(d) for d in range(10)), 60_000,
+                    10_000)
 CIFAR10 = DatasetInfo(
     "cifar10", (3, 32, 32),
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    50_000)
+    50_000, 10_000)
 DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
 SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
+SYNTHETIC_TEST_IMAGES = 500
 
 
 def dataset_info(name: str) -> DatasetInfo:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab.data.catalog import DATASETS, SYNTHETIC_TRAIN_IMAGES, dataset_info
+from cnnlab.data.catalog import DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES, dataset_info
 from cnnlab.files import path_problem
 
 
@@ -182,7 +182,8 @@ def read_torchvision(name: str, root: Path, download: bool = True) -> dict[str, 
 # --------------------------------------------------------------------------- synthetic
 
 
-def make_synthetic(name: str, train_size: int = SYNTHETIC_TRAIN_IMAGES, test_size: int = 500, seed: int = 0):
+def make_synthetic(name: str, train_size: int = SYNTHETIC_TRAIN_IMAGES,
+                   test_size: int = SYNTHETIC_TEST_IMAGES, seed: int = 0):
     """Learnable random data in the real dataset's shapes: each class is a fixed, smooth
     random pattern (a 4x4 grid upsampled), each image that pattern plus pixel noise, so
     MLPs and CNNs alike can (and must) learn it."""

@@ -23,8 +23,9 @@ def model_key(spec: dict) -> str:
     return json.dumps([spec["dataset"], spec["model"], spec["model_args"]], sort_keys=True)
 
 
-def _build_and_count(dataset: str, model: str, args: dict) -> int:
-    """FLOPs of one image's forward pass; raises whatever building or running raises."""
+def _build(dataset: str, model: str, args: dict):
+    """The model on the meta device and the FLOPs of one image's forward pass; raises
+    whatever building or running raises."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -37,7 +38,11 @@ def _build_and_count(dataset: str, model: str, args: dict) -> int:
     net.eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         net(x)
-    return int(counter.get_total_flops())
+    return net, int(counter.get_total_flops())
+
+
+def _build_and_count(dataset: str, model: str, args: dict) -> int:
+    return _build(dataset, model, args)[1]
 
 
 def _describe(spec: dict) -> str:
@@ -56,17 +61,28 @@ def _culprits(dataset: str, model: str, args: dict) -> list[str]:
     return bad
 
 
-def check_models(runs: dict[str, dict]) -> tuple[dict[str, int], list[str]]:
+def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = None
+                 ) -> tuple[dict[str, int], list[str]]:
     """``({model key: forward FLOPs per image}, [problems])`` for the distinct models of
-    ``runs``; each problem names study, dataset, variant, argument and value."""
+    ``runs``; each problem names study, dataset, variant, argument and value. ``probes``:
+    the probe figures each study asks for (``{study: [kind, ...]}``); a model the probes
+    cannot look inside is a problem naming the variant and the probes."""
+    from cnnlab.models.probes import probe_problem
+
+    probes = probes or {}
     flops, problems, seen = {}, [], set()
     for spec in runs.values():
         key = model_key(spec)
-        if key in seen:
+        probed = probes.get(spec["study"])
+        if (key, bool(probed)) in seen or (key, True) in seen:
             continue
-        seen.add(key)
+        seen.add((key, bool(probed)))
         try:
-            flops[key] = _build_and_count(spec["dataset"], spec["model"], spec["model_args"])
+            net, flops[key] = _build(spec["dataset"], spec["model"], spec["model_args"])
+            if probed and (why := probe_problem(net)):
+                problems.append(f"{_describe(spec)}: study {spec['study']!r} asks for probes "
+                                f"{', '.join(probed)}, but {why}; leave the variant out of "
+                                f"that study or the probes out of its `probes:`")
         except Exception as e:  # noqa: BLE001
             culprits = _culprits(spec["dataset"], spec["model"], spec["model_args"])
             why = "; ".join(culprits) or (f"args {spec['model_args']}: "
@@ -75,17 +91,18 @@ def check_models(runs: dict[str, dict]) -> tuple[dict[str, int], list[str]]:
     return flops, problems
 
 
-def checked_model_flops(runs: dict[str, dict], cache_dir: Path) -> dict[str, int]:
+def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
+                        probes: dict[str, list[str]] | None = None) -> dict[str, int]:
     """``check_models`` with its answer kept in ``cache_dir``, keyed by the models declared
     and the meaning of the model code (``library_digest``): a rerun with nothing new neither imports PyTorch
     nor builds anything. Raises ``ValueError`` listing every problem at once."""
     keys = sorted({model_key(s) for s in runs.values()})
-    digest = hashlib.sha256(json.dumps(keys).encode())
-    digest.update(library_digest("cnnlab.models.registry").encode())
+    digest = hashlib.sha256(json.dumps([keys, probes or {}], sort_keys=True).encode())
+    digest.update(library_digest("cnnlab.models.registry", "cnnlab.models.probes").encode())
     cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
     if cached.exists():
         return json.loads(cached.read_text())
-    flops, problems = check_models(runs)
+    flops, problems = check_models(runs, probes)
     if problems:
         raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -10,12 +10,23 @@ from torch import nn
 from cnnlab.models.architecture import receptive_fields
 
 
+def probe_problem(model: nn.Module) -> str | None:
+    """Why the probes cannot look inside ``model`` (None when they can): they follow an
+    ``nn.Sequential`` stage by stage to its spatial feature maps, from a first convolution.
+    The workflow asks this of every model of a study with ``probes:`` before any job."""
+    if not isinstance(model, nn.Sequential):
+        return f"probes need an nn.Sequential model, not {type(model).__name__}"
+    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        return "probes need a convolutional model: it has no nn.Conv2d"
+    return None
+
+
 def feature_stages(model: nn.Module) -> list[nn.Module]:
     """The model's top-level stages up to (not including) global pooling or flattening:
     their outputs are the spatial feature maps at increasing depth."""
+    if (problem := probe_problem(model)) is not None:
+        raise TypeError(problem)
     children = list(model.children())
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"probes need an nn.Sequential model, not {type(model).__name__}")
     stages = []
     for child in children:
         if isinstance(child, (nn.AdaptiveAvgPool2d, nn.Flatten)):

@@ -13,7 +13,7 @@ import itertools
 import math
 import re
 
-from cnnlab.data.catalog import DATASETS, SYNTHETIC_TRAIN_IMAGES
+from cnnlab.data.catalog import DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES
 from cnnlab.models.arguments import check_model_args
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
@@ -64,6 +64,13 @@ def _sweep_points(var: dict, training_keys: set[str], where: str) -> list[dict]:
             except ValueError as e:
                 raise ConfigError(f"{where}.{key}: neither a training setting nor a model "
                                   f"argument ({e})") from None
+    for scale_name, here in var.get("at_scale", {}).items():
+        for part in ("args", "training"):
+            for key in sorted(set(grid) & set(here.get(part, {}))):
+                raise ConfigError(
+                    f"{where}.{key} and at_scale.{scale_name}.{part}.{key} clash: at scale "
+                    f"{scale_name!r} the at_scale value would replace every swept value, so "
+                    f"every grid point would be the same run; sweep it or set it at a scale")
     keys = sorted(grid)  # sorted: reordering the grid in config.yaml renames nothing
     points = []
     for values in itertools.product(*(grid[k] for k in keys)):
@@ -179,8 +186,10 @@ def expand_runs(config: dict) -> dict[str, dict]:
 def check_runs(runs: dict[str, dict], scale: str) -> None:
     """What only a run's whole spec shows, checked before any job starts, every problem
     listed: each number of its training settings is finite (the schema takes ``.inf`` for
-    a number above 0), and each epoch takes at least one optimizer step (the batch size
-    against the run's training images; the last incomplete batch is dropped)."""
+    a number above 0), its train and test sizes are no larger than the dataset's splits
+    (never silently clamped), momentum cycles within [0, 1), and each epoch takes at least
+    one optimizer step (the batch size against the run's training images; the last
+    incomplete batch is dropped)."""
     problems = {}
     for spec in runs.values():
         where = f"studies.{spec['study']}.datasets.{spec['dataset']}, variant {spec['variant']!r}"
@@ -188,8 +197,23 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
         for key, value in t.items():
             if isinstance(value, float) and not math.isfinite(value):
                 problems[where, key] = f"{where}: training.{key} is {value}; it must be finite"
-        available = (SYNTHETIC_TRAIN_IMAGES if spec["data"]["synthetic"]
-                     else DATASETS[spec["dataset"]].train_images)
+        if t["schedule"] == "onecycle" and t["momentum"] > 0 and not (
+                0 <= t["momentum"] - t["momentum_cycle"] and t["momentum"] + t["momentum_cycle"] < 1):
+            problems[where, "momentum_cycle"] = (
+                f"{where}: training.momentum {t['momentum']} with training.momentum_cycle "
+                f"{t['momentum_cycle']} cycles outside [0, 1); lower momentum_cycle")
+        synthetic, info = spec["data"]["synthetic"], DATASETS[spec["dataset"]]
+        for split, available in (
+                ("train", SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images),
+                ("test", SYNTHETIC_TEST_IMAGES if synthetic else info.test_images)):
+            wanted = spec["data"][f"{split}_size"]
+            if wanted is not None and wanted > available:
+                problems[where, f"{split}_size"] = (
+                    f"{where}: {split}_size {wanted} at scale {scale!r} is more than the "
+                    f"{available} images of {spec['dataset']}'s "
+                    f"{'synthetic ' if synthetic else ''}{split} split; use at most "
+                    f"{available}, or null for all of them")
+        available = SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images
         images = min(spec["data"]["train_size"] or available, available)
         if t["batch_size"] > images:
             problems[where, "batch_size"] = (

@@ -35,9 +35,10 @@ KINDS: dict[str, FigureKind] = {
         "would gain from more training)."),
     "comparison": FigureKind(
         "study", "metrics.json",
-        "Test accuracy against parameter count and training time (one point per run), and "
-        "single-image inference latency per variant. Look up and to the left: the most "
-        "accuracy for the fewest parameters or seconds."),
+        "Test accuracy against parameter count and against training time, one point per "
+        "run (colour: variant, marker: dataset); inference latency is in the diagnostics "
+        "under each dataset's table. Look up and to the left: the most accuracy for the "
+        "fewest parameters or seconds."),
     "gradient_flow": FigureKind(
         "dataset", "grad_norms.csv",
         "Gradient flow: median per-layer gradient norm by relative depth (left), first and "

@@ -271,5 +271,8 @@ def probe_figure(kind: str, rows: list[tuple], image: np.ndarray, path, title: s
         receptive_field_grid(rows, path, title=title)
     elif kind == "first_layer":
         first_layer_grid(rows, path, title=title)
-    else:
+    elif kind == "feature_maps":
         feature_map_grid(rows, image, path, title=title)
+    else:
+        raise ValueError(f"unknown probe {kind!r}; probes: receptive_field, first_layer, "
+                         f"feature_maps")

@@ -106,11 +106,13 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
                 "classes": classes, "per_class": class_rows,
+                # The dataset's figures, then each variant's (scope "variant").
                 "figures": [
-                    {"file": f"figures/{name}.png", "caption": KINDS[fig["kind"]].caption}
+                    {"file": f"figures/{name}.png",
+                     "caption": variant_caption(fig, table) + KINDS[fig["kind"]].caption}
                     for name, fig in figures.items()
                     if fig["study"] == study and fig.get("dataset") == ds
-                    and KINDS[fig["kind"]].scope == "dataset"],
+                    and KINDS[fig["kind"]].scope in ("dataset", "variant")],
                 "receptive_fields": [
                     {"label": r["label"], "layers": r["receptive_fields"]}
                     for _, r in table.iterrows() if r["receptive_fields"]]
@@ -162,6 +164,15 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                            for study, g in trained_here(summary).groupby("study", sort=False)],
         },
     }
+
+
+def variant_caption(figure: dict, table: pd.DataFrame) -> str:
+    """The label of the variant a per-variant figure shows, to open its caption ("" for
+    other figures)."""
+    if "variant" not in figure:
+        return ""
+    labels = table.loc[table["variant"] == figure["variant"], "label"]
+    return f"{labels.iloc[0] if len(labels) else figure['variant']}: "
 
 
 def trained_here(summary: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+# momentum as the run stepped with it (summary.momentum_used: a cycle shows as its range).
 RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule",
                "augment", "label_smoothing", "grad_clip", "epochs")
 

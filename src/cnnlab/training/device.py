@@ -34,10 +34,12 @@ def cpu_bf16_units() -> str | None:
 
 
 def has_fast_bf16(device: torch.device) -> bool:
-    """Whether this device multiplies bf16 matrices natively: CUDA GPUs from Ampere on, and
-    CPUs with AMX tiles or AVX512_BF16 instructions."""
+    """Whether this device multiplies bf16 matrices natively: CUDA GPUs from Ampere on
+    (compute capability 8.0), and CPUs with AMX tiles or AVX512_BF16 instructions.
+    Not ``torch.cuda.is_bf16_supported()``: it also says yes where bf16 is only emulated
+    (T4, V100: capability 7.x), which would train slower than float32."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return torch.cuda.get_device_capability(device) >= (8, 0)
     return cpu_bf16_units() is not None
 
 

@@ -19,9 +19,16 @@ from cnnlab.data.prepared import Prepared
 from cnnlab.training.device import autocast_dtype, configure_threads, select_device
 from cnnlab.training.evaluation import predict
 from cnnlab.models.registry import build_model, count_parameters
-from cnnlab.training.optimization import make_optimizer, make_scheduler
+from cnnlab.training.optimization import current_momentum, make_optimizer, make_scheduler
 from cnnlab.training.resume import StopOnSignal, load_resume, save_resume
 from cnnlab.data.run_subsets import RunData, load_run_data
+
+
+def total_grad_norm(model) -> torch.Tensor:
+    """The L2 norm of every parameter's gradient together: the norm gradient clipping
+    (``clip_grad_norm_``) bounds, biases and normalization parameters included."""
+    return torch.linalg.vector_norm(torch.stack(
+        [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]))
 
 
 def layer_grad_norms(model) -> dict[str, torch.Tensor]:
@@ -41,6 +48,7 @@ class TrainState:
     curve: list[dict] = field(default_factory=list)  # learning-curve points (curve.csv)
     curve_mark: tuple = (0.0, 0, 0)  # loss sum, correct, seen of this epoch at the last point
     diverged_epoch: int | None = None
+    momentum_seen: tuple = (math.inf, -math.inf)  # lowest and highest momentum stepped with
     seconds: float = 0.0        # training seconds of completed epochs
     epoch: int = 1              # the epoch in progress, 1-based
     batch: int = 0              # batches of that epoch already done
@@ -139,6 +147,9 @@ class Trainer:
                     self._record_step(loss)
                 if t["grad_clip"]:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), t["grad_clip"])
+                momentum = current_momentum(self.optimizer)
+                st.momentum_seen = (min(st.momentum_seen[0], momentum),
+                                    max(st.momentum_seen[1], momentum))
                 self.optimizer.step()
                 self.scheduler.step()
                 # Accumulate on the device: no per-step host synchronization.
@@ -184,11 +195,13 @@ class Trainer:
         st.curve_mark = (loss_now, correct_now, st.seen)
 
     def _record_step(self, loss) -> None:
-        """Every ``grad_log_every`` steps: each layer's gradient norm and the batch loss,
-        kept on the device (see ``_flush_records``)."""
+        """Every ``grad_log_every`` steps: each layer's weight-gradient norm, the total
+        gradient norm (every parameter, as clipping computes it) and the batch loss, kept
+        on the device (see ``_flush_records``)."""
         norms = layer_grad_norms(self.model)
         self._pending.append((self.state.step, self.state.epoch, list(norms),
-                              torch.stack([*norms.values(), loss.detach().float()])))
+                              torch.stack([*norms.values(), total_grad_norm(self.model),
+                                           loss.detach().float()])))
 
     def _flush_records(self) -> None:
         """Move the pending records to the host in one synchronization."""
@@ -199,9 +212,9 @@ class Trainer:
         for step, epoch, names, v in self._pending:
             row, at = flat[at:at + len(v)], at + len(v)
             st.grad_norms += [{"step": step, "epoch": epoch, "layer": name, "norm": norm}
-                              for name, norm in zip(names, row)]
+                              for name, norm in zip(names, row[:-2])]
             st.steps.append({"step": step, "epoch": epoch, "loss": row[-1],
-                             "grad_norm": math.sqrt(sum(n * n for n in row[:-1]))})
+                             "grad_norm": row[-2]})
         self._pending = []
 
     def _finish_epoch(self, train_loss: float, train_acc: float, elapsed: float) -> None:

@@ -54,6 +54,8 @@ def final_metrics(trainer, threads: int) -> tuple[dict, np.ndarray | None]:
                "layers": describe(model),
                **stability(st.steps),
                "precision": precision_name(trainer.amp_dtype),
+               # What the optimizer stepped with, read during training (the report's recipe).
+               "momentum": {"min": st.momentum_seen[0], "max": st.momentum_seen[1]},
                "epochs_completed": len(st.history), "train_seconds": st.seconds,
                "diverged": st.diverged_epoch is not None,
                "diverged_epoch": st.diverged_epoch}
