@@ -9,7 +9,8 @@ evaluations, figures and the report), and of a no-op rerun of a finished folder.
 there must find nothing to do. Snakemake's own start-up and a one-rule workflow's no-op
 are timed in the same rounds: the floor under any workflow on this machine. Medians of
 --rounds; each measurement is a whole `snakemake` process, so Python and Snakemake
-start-up are included, as a user would see them.
+start-up are included, as a user would see them. With --built, one more no-op rerun under
+cProfile prints where its time goes, by package.
 """
 
 from __future__ import annotations
@@ -100,6 +101,46 @@ def main(argv=None):
               f"Snakemake alone on this machine: `snakemake --version` {med['version']:.1f} s, "
               f"no-op of a one-rule workflow {med['one_rule']:.1f} s; cnnlab's share "
               f"{med['cnnlab'] - med['one_rule']:.1f} s")
+
+        where_the_time_goes([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2", "report",
+                             *(["--config", *args.config] if args.config else [])], args.built)
+
+
+def where_the_time_goes(cmd: list[str], cwd) -> None:
+    """One no-op rerun under cProfile: its own time (tottime) summed by top-level package
+    (cnnlab, snakemake, yaml, ...; the Snakefile and its rules files as "workflow"), and
+    whether PyTorch, SciPy or matplotlib were imported at all."""
+    import pstats
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prof = Path(tmp, "noop.prof")
+        probe = ("import runpy, sys; sys.argv = ['snakemake', *sys.argv[1:]]; "
+                 "runpy.run_module('snakemake', run_name='__main__')")
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-c", probe, *cmd[3:]],
+                       cwd=cwd, capture_output=True, text=True)
+        stats = pstats.Stats(str(prof))
+    by_package: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
+        path = Path(filename)
+        if "site-packages" in path.parts:
+            package = path.parts[path.parts.index("site-packages") + 1]
+        elif "cnnlab" in path.parts:
+            package = "cnnlab"
+        elif path.suffix in (".smk", "") and ("workflow" in path.parts or path.name == "Snakefile"):
+            package = "workflow"
+        elif filename.startswith("<") or filename == "~":
+            package = "builtins"
+        else:
+            package = "python stdlib"
+        package = package.split(".")[0].split("-")[0]
+        by_package[package] = by_package.get(package, 0.0) + tottime
+    total = sum(by_package.values())
+    print(f"no-op rerun under cProfile: {total:.2f} s of profiled time, by package:")
+    for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {package:24s} {seconds:6.2f} s  {100 * seconds / total:4.1f}%")
+    heavy = sorted({p for p in by_package if p in ("torch", "scipy", "matplotlib")})
+    print(f"imported during the parse: {', '.join(heavy) or 'none of torch, scipy, matplotlib'}")
+
 
 if __name__ == "__main__":
     main()

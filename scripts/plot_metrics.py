@@ -7,4 +7,4 @@ from cnnlab.analysis.summary import build_summary
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)
     draw(build_summary(snakemake.input.metrics), snakemake.output[0],
-         title=snakemake.wildcards.name)
+         title=snakemake.params.title)

@@ -17,4 +17,4 @@ with log_to(snakemake.log[0]):
         model, ckpt = load_checkpoint(path)
         rows.append((spec["label"], *probes.probe(kind, model, normalize(images, ckpt))))
     plots.probe_figure(kind, rows, images[0].float().numpy() / 255, snakemake.output[0],
-                       title=snakemake.wildcards.name)
+                       title=snakemake.params.title)

@@ -6,4 +6,4 @@ from cnnlab.analysis.summary import read_run_tables
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)
     draw(read_run_tables(snakemake.input.tables, snakemake.params.specs), snakemake.output[0],
-         title=snakemake.wildcards.name)
+         title=snakemake.params.title)

@@ -25,7 +25,7 @@ MAY_IMPORT = {
     "cnnlab.data": set(),
     "cnnlab.models": {"cnnlab.data"},
     "cnnlab.training": {"cnnlab.data", "cnnlab.models"},
-    "cnnlab.analysis": {"cnnlab.data.catalog"},
+    "cnnlab.analysis": {"cnnlab.data.catalog", "cnnlab.models.arguments"},
     "cnnlab.report": {"cnnlab.data.catalog", "cnnlab.analysis"},
     "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.models.arguments", "cnnlab.report.figure_kinds"},
 }

@@ -143,8 +143,12 @@ def test_figure_names_are_stable_and_complete(config):
     assert {"task1_learning_curves", "task1_comparison", "task1_mnist_confusion",
             "task1_cifar10_confusion", "task2_depth_cifar10_sweep"} <= set(names)
     # One confusion figure per study and dataset, holding every variant's matrix.
+    # Titled in the study's and dataset's words, not by the file's name.
     assert names["task1_mnist_confusion"] == {
-        "kind": "confusion", "study": "task1", "dataset": "mnist"}
+        "kind": "confusion", "study": "task1", "dataset": "mnist",
+        "title": "Task 1: fully connected vs CNN vs residual networks: mnist"}
+    assert names["task2_depth_cifar10_sweep"]["title"] == \
+        "Task 2b: depth, plain and residual: cifar10"
     assert not any(n.endswith("_cnn_confusion") for n in names)
 
 

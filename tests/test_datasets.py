@@ -147,12 +147,30 @@ def test_prepared_file_rejects_wrong_shapes(tmp_path):
     assert not (tmp_path / "x.npz").exists()
 
 
-def test_subset_is_fixed_and_independent_of_run_seed():
-    labels = np.arange(1000) % 10
-    a, b = prepared.subset_indices(labels, 100), prepared.subset_indices(labels, 100)
-    np.testing.assert_array_equal(a, b)
-    assert len(np.unique(a)) == 100
-    assert len(prepared.subset_indices(labels, None)) == 1000
+def test_a_run_s_subsets_are_fixed_and_independent_of_its_seed(config, synthetic_mnist):
+    """Runs of different seeds train and are measured on the same images (only the order
+    and the initial weights differ), a subset is a sample of the whole split, not its head,
+    and a size of null is the whole split."""
+    import torch
+
+    from cnnlab.data.run_subsets import load_run_data
+    from conftest import smoke_spec
+
+    spec = smoke_spec(config, "mnist", "mlp")
+    spec["data"].update(train_size=400, test_size=100)
+    runs = [load_run_data(synthetic_mnist, {**spec, "seed": seed}, torch.device("cpu"),
+                          torch.Generator().manual_seed(seed)) for seed in (0, 1)]
+    for split in ("train", "test", "curve"):
+        a, b = (getattr(rd, split) for rd in runs)
+        np.testing.assert_array_equal(a.labels.numpy(), b.labels.numpy())
+        torch.testing.assert_close(a.images, b.images)
+    test_index = prepared.subset_indices(synthetic_mnist.test_labels, 100)
+    assert len(np.unique(test_index)) == 100 and test_index.max() > 100  # not the first 100
+    np.testing.assert_array_equal(runs[0].test.labels.numpy(),
+                                  synthetic_mnist.test_labels[test_index])
+    whole = load_run_data(synthetic_mnist, {**spec, "data": {**spec["data"], "test_size": None}},
+                          torch.device("cpu"), torch.Generator())
+    assert len(whole.test.labels) == len(synthetic_mnist.test_labels)
 
 
 def test_synthetic_data_is_deterministic_and_shaped():

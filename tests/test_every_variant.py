@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 
 import pytest
 import torch
@@ -71,9 +72,14 @@ def test_every_scale_and_study_is_covered():
     assert any(s["model_args"].get("blocks_per_stage") == 2 and s["study"] == "task1"
                for s in RUNS.values())  # task1's 4x wider full-scale resnet
     variants = {(s["study"], s["dataset"], s["variant"]) for s in RUNS.values()}
-    for scale in config["scales"]:
-        every = expand_runs(expand_sweeps({**config, "scale": scale}))
-        assert {(s["study"], s["dataset"], s["variant"]) for s in every.values()} <= variants
+    # Counted from config.yaml itself, not by the expansion under test: a variant is one
+    # case, a sweep one per grid point.
+    expected = sum(math.prod(len(values) for values in var.get("sweep", {}).values())
+                   for study in config["studies"].values()
+                   for dataset in study["datasets"].values() for var in dataset["variants"])
+    assert len(variants) == expected
+    assert {("task2_depth", "cifar10", "plain-depth32"), ("task2_depth", "cifar10", "explode"),
+            ("task3", "cifar10", "wide"), ("task1", "mnist", "mlp")} <= variants
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

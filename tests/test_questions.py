@@ -91,7 +91,7 @@ def test_custom_layers_equal_their_built_in_twin_only_within_seed_noise():
                                    [0.52, 0.53, 0.47])})
     [answer] = questions.custom_equivalence(same)
     assert "equal within the seed-to-seed noise" in answer.sentences[0]
-    assert "Per seed the twins differ by up to 2.00 points over 3 seeds" in answer.sentences[1]
+    assert "Per seed the twins differ by up to 2.00 points over the 3 seeds" in answer.sentences[1]
     assert answer.headline.startswith("custom layers vs built-in operations end to end: equal")
     apart = variants({"custom": ("attention_cnn", base, [0.50, 0.51, 0.52]),
                       "reference": ("attention_cnn", {**base, "implementation": "reference"},
@@ -174,13 +174,64 @@ def test_residual_blocks_names_the_most_accurate_leanest_and_steadiest_block():
         parameters={"basic": 1000, "bottleneck": 500, "wide": 4000},
         grad_norm_log_var={"basic": 0.02, "bottleneck": 0.01, "wide": 0.03})
     answer, = questions.residual_blocks(table)
-    assert answer.headline == ("blocks: wide most accurate, bottleneck most accurate per "
-                               "parameter, bottleneck steadiest.")
+    assert answer.headline == ("blocks: most accurate \u201cwide\u201d (71.00% ± 2.48); most "
+                               "accurate per parameter \u201cbottleneck\u201d (56.00% ± 2.48, "
+                               "500 parameters); steadiest gradients \u201cbottleneck\u201d.")
     assert answer.sentences[0].startswith("basic: 61.00% with 1,000 parameters (61.00 points "
                                           "per 1,000 parameters)")
-    assert "against basic: Welch" in answer.sentences[-1] and "resolved" in answer.sentences[-1]
+    # "resolved" alone would also match "not resolved".
+    assert "against basic: Welch" in answer.sentences[-1]
+    assert "n = 3 and 3 seeds: resolved." in answer.sentences[-1]
     # One block with two recipes (Task 1's residual CNN with and without regularization):
     # no block question.
     same = variants({"r": ("resnet", {"block": "basic"}, [0.6, 0.61, 0.62]),
                      "r_reg": ("resnet", {"block": "basic"}, [0.62, 0.63, 0.64])})
     assert questions.residual_blocks(same) == []
+
+
+def test_custom_twins_are_paired_by_seed_when_a_run_diverged():
+    """Seed 1 of the reference diverged: pairing by position would compare the custom
+    seed 1 with the reference seed 2 (7 points apart) instead of seeds 0 and 2 (1 point)."""
+    base = {"channels": [16, 32, 64]}
+    frame = summary_frame({"custom": [0.50, 0.60, 0.52], "reference": [0.51, 0.10, 0.53]})
+    frame["model"] = "attention_cnn"
+    frame["args"] = [json.dumps(base if v == "custom" else {**base, "implementation": "reference"})
+                     for v in frame["variant"]]
+    frame.loc[(frame["variant"] == "reference") & (frame["seed"] == 1), "diverged"] = True
+    [answer] = questions.custom_equivalence(over_seeds(frame))
+    assert "differ by up to 1.00 points over the 2 seeds both trained" in answer.sentences[1]
+
+
+def test_a_cnn_beats_an_mlp_headline_names_both_models_with_their_intervals():
+    table = variants({"mlp": ("mlp", {}, [0.44, 0.45, 0.46]),
+                      "resnet": ("resnet", {"block": "basic"}, [0.62, 0.63, 0.64])},
+                     label={"mlp": "MLP (3 layers)", "resnet": "Residual CNN, basic"})
+    [answer] = questions.cnn_vs_mlp(table, "cifar10")
+    assert answer.headline == ("cifar10: best CNN against best MLP: \u201cResidual CNN, basic\u201d "
+                               "63.00% ± 2.48 against \u201cMLP (3 layers)\u201d 45.00% ± 2.48, "
+                               "+18.0 points, resolved.")
+
+
+def test_questions_read_model_defaults_from_the_builders_signatures():
+    """A variant that leaves an argument at its default is read with the builder's value,
+    not a default restated in the analysis."""
+    import inspect
+
+    from cnnlab.models import registry
+    from cnnlab.models.arguments import model_defaults
+
+    for name in ("deep_cnn", "attention_cnn", "resnet", "mlp"):
+        builder = getattr(registry, name)
+        expected = {k: list(p.default) if isinstance(p.default, tuple) else p.default
+                    for k, p in inspect.signature(builder).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        assert model_defaults(name) == expected
+    # deep_cnn's default depth (4) and norm (True) classify a variant that sets neither.
+    table = variants(
+        {"p2": ("deep_cnn", {"depth": 2, "norm": False}, [0.30, 0.32, 0.31]),
+         "p4": ("deep_cnn", {"norm": False}, [0.10, 0.10, 0.10]),
+         "b4": ("deep_cnn", {}, [0.28, 0.29, 0.30])},
+        grad_ratio_init={"p2": 0.8, "p4": 2e-13, "b4": 0.5})
+    [answer] = depth(table, "cifar10")
+    assert answer.sentences[1].startswith("4 layers.")
+    assert "With batch norm: ratio 5.0e-01, 29.00%" in answer.sentences[1]

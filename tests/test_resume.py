@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
+from cnnlab.models.registry import build_model
+
 from cnnlab.training.resume import load_resume
 from cnnlab.training.loop import Interrupted, run_training
 
@@ -109,7 +111,13 @@ def test_resume_file_loads_with_weights_only(config, synthetic_mnist, tmp_path):
     with pytest.raises(Interrupted):
         run_training(spec, synthetic_mnist, tmp_path, progress=io.StringIO(),
                      resume_file=tmp_path / "r.pt", should_stop=stop_after(2))
-    torch.load(tmp_path / "r.pt", weights_only=True)  # raises on anything but plain data
+    # weights_only raises on anything but plain data; what it loads is where the run stopped.
+    snap = torch.load(tmp_path / "r.pt", weights_only=True)
+    assert snap["spec"] == spec
+    assert (snap["state"]["epoch"], snap["state"]["batch"], snap["state"]["step"]) == (1, 2, 2)
+    model = build_model(spec["model"], (1, 28, 28), 10, **spec["model_args"])
+    assert snap["model"].keys() == model.state_dict().keys()
+    assert snap["optimizer"]["state"], "two steps taken: the optimizer has momentum buffers"
 
 
 SIGTERM_JOB = """

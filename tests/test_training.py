@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 import torch
 
-from cnnlab.models.architecture import describe
 from cnnlab.data.batches import Batches, channel_stats, flip_crop
 from cnnlab.data.prepared import subset_indices
 from cnnlab.training.evaluation import predict
@@ -38,6 +37,8 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     assert metrics["test_acc"] > 0.5  # synthetic classes are learnable; chance is 0.1
     assert metrics["train_seconds"] == pytest.approx(history["seconds"].sum())
 
+    from cnnlab.files import RUN_FILES  # what the workflow's training rule declares
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(RUN_FILES)
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["spec"] == spec and on_disk["parameters"] == metrics["parameters"]
     assert on_disk["torch_version"] == torch.__version__ and on_disk["device"] == "cpu"
@@ -48,15 +49,17 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
         spec["study"], spec["dataset"], spec["variant"]]
     assert speed["latency_ms"].iloc[0] > 0 and speed["throughput"].iloc[0] > 0
 
-    # The summary row carries the gradient facts read from grad_norms.csv.
+    # grad_norms.csv lists the weights in forward order (the gradient facts' first and last
+    # layer), the summary row carries the total norm at the first step from steps.csv.
     row = build_summary([tmp_path / "metrics.json"], speed).iloc[0]
     first = pd.read_csv(tmp_path / "grad_norms.csv").query("step == 0")
-    assert row["grad_ratio_init"] == pytest.approx(first["norm"].iloc[0] / first["norm"].iloc[-1])
+    model = build_model(spec["model"], (1, 28, 28), 10, **spec["model_args"])
+    assert list(first["layer"]) == [n for n, p in model.named_parameters() if p.ndim > 1]
+    assert row["grad_norm_init"] == pd.read_csv(tmp_path / "steps.csv")["grad_norm"].iloc[0]
     assert row["latency_ms"] == speed["latency_ms"].iloc[0]
     # ... and the layers as the run built them, for the report's architecture table.
-    model = build_model(spec["model"], (1, 28, 28), 10, **spec["model_args"])
-    assert row["layers"] == on_disk["layers"] == describe(model)
-    assert "conv" in row["layers"]
+    assert row["layers"] == on_disk["layers"] == \
+        "2 conv (3x3; widths 32, 64); batch norm; 2 linear (128, 10)"
 
     steps_csv = pd.read_csv(tmp_path / "steps.csv")
     assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))
@@ -134,6 +137,7 @@ def test_training_uses_exactly_the_threads_given(config, synthetic_mnist, tmp_pa
     try:
         metrics = train(smoke_spec(config, "mnist", "mlp", epochs=1), synthetic_mnist,
                         tmp_path, threads=threads)
+        # metrics.json records the threads the process really ran with, read from torch.
         assert torch.get_num_threads() == threads and metrics["threads"] == threads
     finally:
         torch.set_num_threads(before)
@@ -169,6 +173,20 @@ def test_flip_crop_moves_pixels_without_changing_them():
         shown = out[i][out[i] != 0]  # zeros come from the padding
         assert set(shown.tolist()) <= set(x[i].flatten().tolist())
         assert len(shown) >= 6 * 6  # at most `pad` rows and columns shifted out
+
+
+def test_gradient_facts_from_hand_made_tables():
+    """First layer over last at the first logged step, the median of that ratio over the
+    later steps, and the total norm of steps.csv's first step (not of its last)."""
+    from cnnlab.analysis.summary import gradient_facts
+
+    norms = pd.DataFrame([(step, layer, norm) for step, values in
+                          [(0, (2.0, 1.0, 4.0)), (20, (1.0, 9.0, 1.0)), (40, (3.0, 9.0, 1.0)),
+                           (60, (8.0, 9.0, 1.0))] for layer, norm in zip("abc", values)],
+                         columns=["step", "layer", "norm"])
+    steps = pd.DataFrame({"step": [20, 0], "grad_norm": [7.0, 5.0], "loss": [1.0, 2.0]})
+    facts = gradient_facts(norms, steps)
+    assert facts == {"grad_norm_init": 5.0, "grad_ratio_init": 0.5, "grad_ratio_train": 3.0}
 
 
 def test_stability_measures():

@@ -39,7 +39,6 @@ def test_each_seed_gets_its_own_files_and_the_numbers_of_a_job_of_its_own(
     make_dirs(alone_out, alone_resume, alone_log)
     alone = train_job(specs[1:], lambda: synthetic_mnist, alone_out, alone_resume, alone_log)
 
-    assert {m["precision"] for m in together} == {precision}
     # Seed 1 trained after seed 0 in the same process is seed 1 trained alone.
     for key in KEYS:
         assert together[1][key] == alone[0][key], key

@@ -619,3 +619,104 @@ def test_gpu_report_script_runs_end_to_end_at_smoke_scale(tmp_path):
     assert len(pd.read_csv(out / "summary.csv")) > 50
     with tarfile.open(out / "figures.tar") as figures:
         assert sum(n.endswith(".png") for n in figures.getnames()) >= 10
+
+
+# Imports a Snakemake start must not make: the workflow's parse needs none of them (code
+# digests, config checks and the cached model check read files and JSON only). pandas is
+# not among them: Snakemake imports it itself, loading the SLURM executor plugin.
+HEAVY = ("torch", "scipy", "matplotlib")
+NO_HEAVY_IMPORTS = f"""
+import sys
+
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {HEAVY!r}:
+            raise ImportError(f"the workflow's parse imported {{name}}")
+
+sys.meta_path.insert(0, Refuse())
+from snakemake.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_workflow_s_parse_imports_no_pytorch_scipy_or_matplotlib(built):
+    """A no-op rerun once imported PyTorch through importlib.util.find_spec (which imports
+    a module's parents): 8.8 s instead of 3. Here every start fails if it imports any."""
+    proc = subprocess.run([sys.executable, "-c", NO_HEAVY_IMPORTS, "-s", str(REPO / "Snakefile"),
+                           "-d", str(built), "--cores", "1", "report", "-n",
+                           "--config", "scale=smoke"], capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "Nothing to be done" in out
+    # The hook does refuse: the same start with a library module that imports torch fails.
+    proc = subprocess.run([sys.executable, "-c", NO_HEAVY_IMPORTS.replace(
+        "from snakemake.cli import main", "import cnnlab.models.registry")],
+        capture_output=True, text=True, timeout=600)
+    assert "the workflow's parse imported torch" in proc.stderr
+
+
+def own_config(tmp_path, mirror) -> Path:
+    """config.yaml with its studies replaced by one small MNIST study of the user's, on the
+    real data (quick scale, a few hundred images)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["scale"] = "quick"
+    config["data_mirror"] = str(mirror)
+    config["scales"]["quick"].update(seeds=[0], train_job_per="run")
+    config["scales"]["quick"]["datasets"]["mnist"].update(train_size=512, test_size=200)
+    config["studies"] = {"mine": {"title": "Mine", "datasets": {"mnist": {"variants": [
+        {"name": "mlp", "model": "mlp", "args": {"hidden": [32]}}]}}}}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.real_data
+def test_moving_or_copying_the_mirror_retrains_nothing(real_data_dir, tmp_path):
+    """The mirror's path and the source were parameters of the data rule: moving the
+    mirror re-prepared MNIST and retrained every run. The same files anywhere: nothing."""
+    import shutil
+
+    first = tmp_path / "mirror"
+    (first / "mnist").mkdir(parents=True)
+    for f in (real_data_dir / "mnist").glob("*.gz"):
+        (first / "mnist" / f.name).symlink_to(f)
+    work = tmp_path / "work"
+    config = own_config(tmp_path, first)
+    target = "results/runs/mine/mnist/mlp/seed0/metrics.json"
+    base = [*SNAKEMAKE, "-d", str(work), "--cores", "1", target, "--configfile", str(config),
+            "--replace-workflow-config"]
+
+    def run(*extra, env=None):
+        proc = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=900,
+                              env={**os.environ, **(env or {})})
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+        return proc.stdout + proc.stderr
+
+    assert {"prepare_data": 1, "train": 1} == {
+        k: v for k, v in job_counts(run()).items() if k in ("prepare_data", "train")}
+    # A copy of the files in another folder, then the first folder moved away.
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy, symlinks=False)
+    assert "Nothing to be done" in run("-n", "--config", f"data_mirror={copy}")
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    assert "Nothing to be done" in run("-n", "--config", f"data_mirror={moved}")
+    # The same mirror named by the environment variable instead of the config.
+    assert "Nothing to be done" in run("-n", "--config", "data_mirror=",
+                                       env={"CNNLAB_DATA_MIRROR": str(moved)})
+
+
+def test_one_s_own_study_runs_alone_with_replace_workflow_config(tmp_path):
+    """--configfile merges into the shipped config (its studies would train too);
+    --replace-workflow-config (README, "Adding a study") runs the user's config alone."""
+    config = own_config(tmp_path, "")
+    merged = snakemake(tmp_path, "report", "-n", "--configfile", str(config))
+    assert "results/runs/task1/" in merged and "results/runs/mine/" in merged
+    alone = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", "report", "-n",
+                            "--configfile", str(config), "--replace-workflow-config",
+                            "--config", "scale=smoke"], capture_output=True, text=True,
+                           timeout=600)
+    out = alone.stdout + alone.stderr
+    assert alone.returncode == 0, out[-3000:]
+    assert "results/runs/mine/mnist/mlp/seed0" in out and "results/runs/task" not in out

@@ -37,3 +37,9 @@ def path_problem(path, kind: str = "folder") -> str | None:
     if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
         return "is not readable (check its permissions)"
     return None
+
+
+# The files a finished run leaves in its folder (cnnlab.training.run_outputs writes them,
+# metrics.json last; the workflow's training rule declares them as its outputs).
+RUN_FILES = ("model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
+             "confusion.csv", "per_class.csv", "metrics.json")

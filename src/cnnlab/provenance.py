@@ -46,12 +46,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def run_provenance(device: torch.device, threads: int) -> dict:
+def run_provenance(device: torch.device) -> dict:
+    """Where and with what a run computed; ``threads``: what PyTorch ran with, read from it
+    (not what the job asked for)."""
     import torch  # here, not at the top: the report reads versions without PyTorch
 
     commit, dirty = git_commit()
     return {"torch_version": torch.__version__, "device": str(device),
-            "device_name": device_name(device), "threads": threads,
+            "device_name": device_name(device), "threads": torch.get_num_threads(),
             "git_commit": commit, "git_dirty": dirty}
 
 

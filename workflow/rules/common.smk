@@ -9,7 +9,8 @@ from snakemake.utils import validate
 
 from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import DATASETS
-from cnnlab.files import path_problem
+from cnnlab.data.mirror import data_mirror
+from cnnlab.files import RUN_FILES as RUN_FILE_NAMES, path_problem
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.plan.figures import figure_names, figure_run_dirs
@@ -31,7 +32,11 @@ try:
     MODEL_FLOPS = model_check.checked_model_flops(
         RUNS,
         Path(".snakemake/cnnlab"),
-        probes={s: d["probes"] for s, d in STUDY_CONFIG["studies"].items() if d.get("probes")},
+        probes={
+            s: d["probes"]
+            for s, d in STUDY_CONFIG["studies"].items()
+            if d.get("probes")
+        },
     )
 except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
@@ -41,15 +46,12 @@ SCALE = cnnlab_config.scale_settings(config)
 SYNTHETIC = SCALE["synthetic"]
 # Probe figures look inside one model per variant: the first seed's.
 PROBE_SEED = SCALE["seeds"][0]
-DATA_MIRROR = config.get("data_mirror") or os.environ.get("CNNLAB_DATA_MIRROR", "")
-DATA_MIRROR = str(Path(DATA_MIRROR).resolve()) if DATA_MIRROR else ""
+DATA_MIRROR = data_mirror(config)
 if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):
     raise WorkflowError(
         f"config error: data_mirror: dataset mirror {DATA_MIRROR} {problem} "
         "(a folder holding mnist/ and cifar10/ with the original files)"
     )
-# Where the real datasets come from (synthetic data has its own rule).
-DATA_SOURCE = "mirror" if DATA_MIRROR else "download"
 # Written beside each prepared dataset: its source and checksums, for the report.
 DATA_PROVENANCE = [
     cnnlab_config.prepared_path(ds, SYNTHETIC, ".json")
@@ -73,7 +75,7 @@ SCRIPTS = WORKFLOW_DIR.parent / "scripts"
 
 
 def library_code(script, leave_out=()):
-    """The `code` parameter of the rule running ``script``: the digest of the library code
+    """The `code` parameter of the job that runs ``script``, the digest of the library code
     its result depends on (cnnlab.code_digest: the modules the script imports, followed
     through the library, compared by syntax tree). Snakemake reruns a job whose parameter
     changed, so a comment or docstring edit reruns nothing, and a change of code reruns
@@ -149,3 +151,63 @@ def figure_report(path, kind=None):
 
 def figure_caption(w):
     return FIGURE_KINDS[getattr(w, "kind", "confusion")].caption
+
+
+# ---- training jobs: which runs each job trains, their files and benchmark files
+RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
+TRAIN_JOB_PER = SCALE.get("train_job_per", "run")
+# The run folders of one training job, as patterns of the job's wildcards.
+JOB_RUNS = (
+    [
+        cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
+        for seed in SCALE["seeds"]
+    ]
+    if TRAIN_JOB_PER == "variant"
+    else [RUN]
+)
+# What a trained model's numbers depend on: the code train.py reaches, except resuming,
+# GPU claiming, provenance and logging, which do not change results (left out on purpose).
+TRAINING_CODE = library_code(
+    "train.py",
+    leave_out=(
+        "cnnlab.training.resume",
+        "cnnlab.training.gpus",
+        "cnnlab.provenance",
+        "cnnlab.logs",
+    ),
+)
+# The files of a finished run (cnnlab.files.RUN_FILES, which training writes).
+RUN_FILES = list(RUN_FILE_NAMES)
+
+
+# Snakemake's own measurement of each training job (seconds, peak memory), for the
+# summary's job_seconds and peak_memory_mb.
+TRAIN_BENCHMARK = cnnlab_config.train_benchmark_pattern(TRAIN_JOB_PER)
+
+
+def train_benchmark(run):
+    """The benchmark file of the job that trained ``run`` (another run's, if shared)."""
+    return TRAIN_BENCHMARK.format(**RUNS[SHARED_RUNS.get(run, run)])
+
+
+def job_runs(w):
+    return [run.format(**dict(w.items())) for run in JOB_RUNS]
+
+
+def job_specs(w):
+    return [run_spec(run) for run in job_runs(w)]
+
+
+# A run that trains exactly what an earlier run trains (same spec but for study, variant
+# and label: Task 1's residual CNN is Task 3's basic-block ResNet) is not trained again: its
+# folder gets a copy of that run's files, with its own spec in metrics.json. For every
+# other run this rule's input names no file that exists or can be made, so Snakemake falls
+# back to `train` (the ruleorder says which to try first).
+SHARED_RUNS = shared_runs(RUNS)
+
+
+def shared_run_sources(w):
+    sources = [SHARED_RUNS.get(run) for run in job_runs(w)]
+    if None in sources:
+        return "results/.trained-here-not-shared"  # nothing makes it, so `train` runs
+    return [f"{source}/{name}" for source in sources for name in RUN_FILES]

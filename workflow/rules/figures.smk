@@ -29,6 +29,7 @@ rule run_figure:
         code=library_code("plot_run_tables.py"),
         specs=lambda w: figure_specs(w, w.kind),
         caption=figure_caption,
+        title=lambda w: figure(w, w.kind)["title"],
     script:
         "../../scripts/plot_run_tables.py"
 
@@ -48,6 +49,7 @@ rule comparison:
     params:
         code=library_code("plot_metrics.py"),
         caption=figure_caption,
+        title=lambda w: figure(w, w.kind)["title"],
     script:
         "../../scripts/plot_metrics.py"
 
@@ -62,7 +64,7 @@ rule confusion:
         "results/logs/figures/{name}_confusion.log",
     params:
         code=library_code("plot_confusion.py"),
-        title=lambda w: "{study} / {dataset}".format(**figure(w, "confusion")),
+        title=lambda w: figure(w, "confusion")["title"],
         labels=lambda w: [spec["label"] for spec in figure_specs(w, "confusion")],
         caption=figure_caption,
     script:
@@ -88,6 +90,7 @@ rule probe_figure:
         code=library_code("plot_probes.py"),
         specs=lambda w: figure_specs(w, w.kind),
         caption=figure_caption,
+        title=lambda w: figure(w, w.kind)["title"],
     script:
         "../../scripts/plot_probes.py"
 

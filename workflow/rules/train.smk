@@ -8,62 +8,6 @@
 # next attempt (--retries, a rerun) resumes from it. The job also writes the confusion
 # matrix and per-class accuracy from its last test evaluation: no second process has to
 # load the model again.
-RUN = cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", "{seed}")
-TRAIN_JOB_PER = SCALE.get("train_job_per", "run")
-# The run folders of one training job, as patterns of the job's wildcards.
-JOB_RUNS = (
-    [
-        cnnlab_config.run_dir("{study}", "{dataset}", "{variant}", seed)
-        for seed in SCALE["seeds"]
-    ]
-    if TRAIN_JOB_PER == "variant"
-    else [RUN]
-)
-# What a trained model's numbers depend on: the code train.py reaches, except resuming,
-# GPU claiming, provenance and logging, which do not change results (left out on purpose).
-TRAINING_CODE = library_code(
-    "train.py",
-    leave_out=(
-        "cnnlab.training.resume",
-        "cnnlab.training.gpus",
-        "cnnlab.provenance",
-        "cnnlab.logs",
-    ),
-)
-RUN_FILES = [
-    "model.pt",
-    "history.csv",
-    "curve.csv",
-    "grad_norms.csv",
-    "steps.csv",
-    "confusion.csv",
-    "per_class.csv",
-    "metrics.json",
-]
-
-
-# Snakemake's own measurement of each training job (seconds, peak memory), for the
-# summary's job_seconds and peak_memory_mb.
-TRAIN_BENCHMARK = (
-    "results/benchmarks/train/{study}/{dataset}/{variant}"
-    + ("" if TRAIN_JOB_PER == "variant" else "/seed{seed}")
-    + ".tsv"
-)
-
-
-def train_benchmark(run):
-    """The benchmark file of the job that trained ``run`` (another run's, if shared)."""
-    return TRAIN_BENCHMARK.format(**RUNS[SHARED_RUNS.get(run, run)])
-
-
-def job_runs(w):
-    return [run.format(**dict(w.items())) for run in JOB_RUNS]
-
-
-def job_specs(w):
-    return [run_spec(run) for run in job_runs(w)]
-
-
 rule train:
     """Train the job's runs (one, or every seed of a variant) and write all of their files."""
     input:
@@ -90,21 +34,9 @@ rule train:
         "../../scripts/train.py"
 
 
-# A run that trains exactly what an earlier run trains (same spec but for study, variant
-# and label: Task 1's residual CNN is Task 3's basic-block ResNet) is not trained again: its
-# folder gets a copy of that run's files, with its own spec in metrics.json. For every
-# other run this rule's input names no file that exists or can be made, so Snakemake falls
-# back to `train` (the ruleorder says which to try first).
-SHARED_RUNS = shared_runs(RUNS)
-
-
-def shared_run_sources(w):
-    sources = [SHARED_RUNS.get(run) for run in job_runs(w)]
-    if None in sources:
-        return "results/.trained-here-not-shared"  # no rule makes it: use `train`
-    return [f"{source}/{name}" for source in sources for name in RUN_FILES]
-
-
+# A run whose spec equals an earlier run's but for study, variant and label is copied, not
+# trained again (SHARED_RUNS in common.smk); for every other run share_run's input names no
+# file that can be made, so Snakemake falls back to `train`.
 ruleorder: share_run > train
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cnnlab.data.catalog import DATASETS
+from cnnlab.models.arguments import with_defaults
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,10 @@ class Answer:
 
 
 def with_settings(table: pd.DataFrame) -> pd.DataFrame:
-    """The per-variant table with parsed ``args`` (column ``a``) and ``training`` (``t``)."""
-    return table.assign(a=table["args"].map(json.loads),
+    """The per-variant table with parsed ``args`` (column ``a``: every argument the model
+    was built with, the builder's defaults included) and ``training`` (``t``)."""
+    return table.assign(a=[with_defaults(model, json.loads(args))
+                           for model, args in zip(table["model"], table["args"])],
                         t=table["training"].map(json.loads))
 
 

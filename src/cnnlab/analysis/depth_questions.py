@@ -21,11 +21,12 @@ def _depth_families(table: pd.DataFrame) -> pd.DataFrame:
     ok = with_settings(table[table["model"] == "deep_cnn"])
     if ok.empty:
         return ok
-    return ok.assign(depth=ok["a"].map(lambda a: int(a.get("depth", 4))),
-                     residual=ok["a"].map(lambda a: bool(a.get("residual", False))),
-                     norm=ok["a"].map(lambda a: bool(a.get("norm", True))),
-                     init=ok["a"].map(lambda a: a.get("init", "default")),
-                     zero_init=ok["a"].map(lambda a: bool(a.get("zero_init_residual", False))),
+    # ``a`` holds every argument, the builder's defaults included (``with_settings``).
+    return ok.assign(depth=ok["a"].map(lambda a: int(a["depth"])),
+                     residual=ok["a"].map(lambda a: bool(a["residual"])),
+                     norm=ok["a"].map(lambda a: bool(a["norm"])),
+                     init=ok["a"].map(lambda a: a["init"]),
+                     zero_init=ok["a"].map(lambda a: bool(a["zero_init_residual"])),
                      clip=ok["t"].map(lambda t: t.get("grad_clip")))
 
 

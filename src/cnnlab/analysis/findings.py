@@ -16,6 +16,19 @@ def pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def accuracy_text(row) -> str:
+    """A variant's mean test accuracy with the half-width of its 95% interval."""
+    ci = row["test_acc_ci"]
+    return pct(row["test_acc_mean"]) + ("" if ci is None or not math.isfinite(ci)
+                                        else f" ± {100 * ci:.2f}")
+
+
+def named(row) -> str:
+    """A variant's label set off in quotes, so that commas in it do not run into the
+    sentence around it."""
+    return f"\u201c{row['label']}\u201d"
+
+
 def _spread(row) -> float:
     """Seed-to-seed spread of a variant's test accuracy (0 when it has one seed)."""
     s = row["test_acc_std"]
@@ -100,10 +113,10 @@ def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
             f"{lean['parameters_mean'] / best['parameters_mean']:.2f}x as many.")
 
 
-def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool] | None:
+def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool, str] | None:
     """The best convolutional variant against the best fully connected one (model
-    ``mlp``) of one dataset: (gap in points, sentence, resolved by Welch's test), or None
-    without both."""
+    ``mlp``) of one dataset: (gap in points, sentence, resolved by Welch's test, the two
+    variants and their accuracies in a few words), or None without both."""
     ok = measured(table)
     if ok is None:
         return None
@@ -118,7 +131,9 @@ def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool] | None:
                  f"{pct(conv['test_acc_mean'])}) is {gap:+.2f} points against the best MLP "
                  f"({mlp['label']}, {pct(mlp['test_acc_mean'])}) with "
                  f"{conv['parameters_mean'] / mlp['parameters_mean']:.2f}x its parameters; "
-                 f"{test.describe()}."), test.resolved
+                 f"{test.describe()}."), test.resolved, \
+        (f"{named(conv)} {accuracy_text(conv)} against {named(mlp)} {accuracy_text(mlp)}, "
+         f"{gap:+.1f} points, {'resolved' if test.resolved else 'not resolved'}")
 
 
 def diverged(table: pd.DataFrame) -> str | None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cnnlab.analysis.answer import Answer, with_settings
 from cnnlab.analysis.depth_questions import depth
-from cnnlab.analysis.findings import compare, conv_over_mlp, measured, pct
+from cnnlab.analysis.findings import accuracy_text, compare, conv_over_mlp, measured, named, pct
 from cnnlab.analysis.statistics import welch
 
 LAYER_SWITCHES = ("gate", "swish", "squeeze_excite", "gem")
@@ -65,9 +65,9 @@ def cnn_vs_mlp(table: pd.DataFrame, dataset: str) -> list[Answer]:
     found = conv_over_mlp(table)
     if found is None:
         return []
-    gap, sentence, _ = found
+    _, sentence, _, brief = found
     return [Answer(f"Does a CNN beat a fully connected network on {dataset}?", [sentence],
-                   f"{dataset}: the best CNN is {gap:+.2f} points against the best MLP.")]
+                   f"{dataset}: best CNN against best MLP: {brief}.")]
 
 
 # --------------------------------------------------------------------------- task 2a
@@ -113,9 +113,17 @@ def _resolved_below(row, best) -> bool:
 
 def _attention(table: pd.DataFrame) -> pd.DataFrame:
     ok = with_settings(table[table["model"] == "attention_cnn"])
-    return ok.assign(impl=ok["a"].map(lambda a: a.get("implementation", "custom")),
-                     on=ok["a"].map(lambda a: tuple(s for s in LAYER_SWITCHES
-                                                    if a.get(s, True))))
+    # ``a`` holds every argument, the builder's defaults included (``with_settings``).
+    return ok.assign(impl=ok["a"].map(lambda a: a["implementation"]),
+                     on=ok["a"].map(lambda a: tuple(s for s in LAYER_SWITCHES if a[s])))
+
+
+def seed_pairs(a, b) -> dict[int, tuple[float, float]]:
+    """The test accuracies of two variants (rows of the per-variant table) for each seed
+    both have (diverged runs are left out of either)."""
+    va = dict(zip(a["test_acc_seeds"], a["test_acc_values"]))
+    vb = dict(zip(b["test_acc_seeds"], b["test_acc_values"]))
+    return {seed: (va[seed], vb[seed]) for seed in va if seed in vb}
 
 
 def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
@@ -139,8 +147,8 @@ def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
         cus = twin.iloc[0]
         test = welch(cus["test_acc_values"], ref["test_acc_values"])
         spread = max(cus["test_acc_std"], ref["test_acc_std"])
-        pairs = list(zip(cus["test_acc_values"], ref["test_acc_values"]))
-        worst = max(abs(a - b) for a, b in pairs)
+        pairs = seed_pairs(cus, ref)
+        worst = max((abs(a - b) for a, b in pairs.values()), default=math.nan)
         equal = (not test.resolved and math.isfinite(spread) and abs(test.diff) < spread)
         verdict = "equal within the seed-to-seed noise" if equal else "NOT shown equal"
         lines = [
@@ -149,8 +157,8 @@ def custom_equivalence(table: pd.DataFrame) -> list[Answer]:
             f"seed. Difference of the means {100 * test.diff:+.2f} points ({test.describe()}); "
             f"seed-to-seed standard deviation up to {100 * spread:.2f} points: {verdict} "
             f"(criterion: not resolved, and smaller than that deviation).",
-            f"Per seed the twins differ by up to {100 * worst:.2f} points over {len(pairs)} "
-            f"seeds: sums rounded in a different order in the hand-written backward passes "
+            f"Per seed the twins differ by up to {100 * worst:.2f} points over the {len(pairs)} "
+            f"seeds both trained: sums rounded in a different order in the hand-written backward passes "
             f"and, where training ran in bf16, three of the custom layers computing in float32 "
             f"where the twin follows autocast, differences SGD amplifies over the run. "
             f"Training took {cus['train_seconds_mean']:.1f} s "
@@ -199,8 +207,7 @@ def residual_blocks(table: pd.DataFrame) -> list[Answer]:
     ok = measured(ok)
     # Asked where the blocks differ (kind or width), not where one block is trained with
     # two recipes (Task 1's residual CNN with and without regularization).
-    if ok is None or ok["a"].map(lambda a: (a.get("block", "basic"),
-                                            a.get("widen", 1))).nunique() < 2:
+    if ok is None or ok["a"].map(lambda a: (a["block"], a["widen"])).nunique() < 2:
         return []
     per_param = ok["test_acc_mean"] / ok["parameters_mean"]
     best = ok.loc[ok["test_acc_mean"].idxmax()]
@@ -218,8 +225,10 @@ def residual_blocks(table: pd.DataFrame) -> list[Answer]:
                      f"Steadiest gradients: {calm['label']}.")
     return [Answer("Which residual block gives the best accuracy per parameter and the most "
                    "stable training?", lines,
-                   f"blocks: {best['label']} most accurate, {lean['label']} most accurate per "
-                   f"parameter, {calm['label']} steadiest.")]
+                   f"blocks: most accurate {named(best)} ({accuracy_text(best)}); most "
+                   f"accurate per parameter {named(lean)} ({accuracy_text(lean)}, "
+                   f"{int(lean['parameters_mean']):,} parameters); steadiest gradients "
+                   f"{named(calm)}.")]
 
 
 # --------------------------------------------------------------------------- all

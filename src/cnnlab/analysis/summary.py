@@ -75,6 +75,7 @@ def summary_row(metrics: dict) -> dict:
     row.update({"epochs": spec["training"]["epochs"], "lr": spec["training"]["lr"],
                 "batch_size": spec["training"]["batch_size"],
                 "train_size": spec["data"]["train_size"],
+                "test_size": spec["data"]["test_size"],
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
                 "device_name": metrics["device_name"],
                 "precision": metrics["precision"],
@@ -119,7 +120,7 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     """Mean, standard deviation (ddof=1; NaN for one seed) and n per variant, in config
     order; for test accuracy also the half-width of its 95% confidence interval
     (``test_acc_ci``) and the per-seed values (``test_acc_values``, for tests between
-    variants). Diverged runs are counted in ``diverged`` and left out of the means."""
+    variants) with their seeds (``test_acc_seeds``). Diverged runs are counted in ``diverged`` and left out of the means."""
     keys = ["study", "dataset", "variant", "label", "model", "args", "training", "layers",
             "receptive_fields"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
@@ -134,12 +135,16 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     acc = ok.groupby(keys, sort=False)["test_acc"]
     stats["test_acc_ci"] = acc.agg(ci_half_width)
     stats["test_acc_values"] = acc.agg(list)
+    # Each value's seed, in the same order: twins are compared seed by seed, not by position
+    # (a diverged run left out would shift every later pair).
+    stats["test_acc_seeds"] = ok.groupby(keys, sort=False)["seed"].agg(list)
     order = summary[keys].drop_duplicates()
     diverged = summary.groupby(keys, sort=False)["diverged"].sum().rename("diverged")
     out = order.merge(stats.reset_index(), on=keys, how="left").merge(
         diverged.reset_index(), on=keys).fillna({"n": 0}).astype({"n": int})
     # A variant whose every run diverged has no values (NaN after the merge): an empty list.
-    out["test_acc_values"] = out["test_acc_values"].map(lambda v: v if isinstance(v, list) else [])
+    for column in ("test_acc_values", "test_acc_seeds"):
+        out[column] = out[column].map(lambda v: v if isinstance(v, list) else [])
     return out
 
 

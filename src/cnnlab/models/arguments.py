@@ -19,16 +19,53 @@ DATA_ARGS = ("in_shape", "num_classes")
 
 
 @cache
+def _builders(source: Path = MODELS_SOURCE) -> dict[str, ast.FunctionDef]:
+    return {node.name: node for node in ast.parse(Path(source).read_text()).body
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "register_model"
+                for d in node.decorator_list)}
+
+
+@cache
 def registered_model_arguments(source: Path = MODELS_SOURCE) -> dict[str, tuple[str, ...]]:
     """``{model name: its argument names}`` for each function decorated ``@register_model``."""
     models = {}
-    for node in ast.parse(Path(source).read_text()).body:
-        if isinstance(node, ast.FunctionDef) and any(
-                isinstance(d, ast.Name) and d.id == "register_model"
-                for d in node.decorator_list):
-            params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-            models[node.name] = tuple(p.arg for p in params if p.arg not in DATA_ARGS)
+    for name, node in _builders(source).items():
+        params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+        models[name] = tuple(p.arg for p in params if p.arg not in DATA_ARGS)
     return models
+
+
+@cache
+def model_defaults(name: str, source: Path = MODELS_SOURCE) -> dict:
+    """``{argument: default}`` of model ``name``'s builder, read from its signature (the
+    defaults that are literals), so that the analysis reads a variant's arguments as the
+    model was built, not as restated elsewhere."""
+    node = _builders(source).get(name)
+    if node is None:
+        return {}
+    positional = node.args.posonlyargs + node.args.args
+    pairs = list(zip(positional[len(positional) - len(node.args.defaults):], node.args.defaults))
+    pairs += [(a, d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None]
+    defaults = {}
+    for arg, default in pairs:
+        try:
+            defaults[arg.arg] = _as_config(ast.literal_eval(default))
+        except ValueError:
+            pass  # not a literal: left out
+    return defaults
+
+
+def _as_config(value):
+    """A default as config.yaml would write it: tuples as lists."""
+    if isinstance(value, (list, tuple)):
+        return [_as_config(v) for v in value]
+    return value
+
+
+def with_defaults(model: str, args: dict) -> dict:
+    """A variant's model arguments with the builder's defaults for those it leaves out."""
+    return {**model_defaults(model), **args}
 
 
 def check_model_args(name: str, args: dict) -> None:

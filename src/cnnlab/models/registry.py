@@ -2,7 +2,7 @@
 
 Each builder takes the dataset's ``in_shape`` (C, H, W) and ``num_classes`` (supplied by
 the workflow, never by config) and its own keyword arguments. ``check_model_args`` (from
-``model_arguments``, which reads this file's builders without importing it) lets the
+``models.arguments``, which reads this file's builders without importing it) lets the
 config be validated against the builders' signatures before any job starts.
 """
 

@@ -238,6 +238,13 @@ def run_dir(study: str, dataset: str, variant: str, seed) -> str:
     return f"{RESULTS}/runs/{study}/{dataset}/{variant}/seed{seed}"
 
 
+def train_benchmark_pattern(train_job_per: str) -> str:
+    """Snakemake's benchmark file of a training job, as a pattern of its wildcards: one per
+    variant where a job trains a variant's seeds, else one per run."""
+    job = "{study}/{dataset}/{variant}" + ("" if train_job_per == "variant" else "/seed{seed}")
+    return f"{RESULTS}/benchmarks/train/{job}.tsv"
+
+
 def resume_path(run: str) -> str:
     """Where a run keeps its resume checkpoint: outside its outputs, which Snakemake
     deletes before the job (re)starts."""

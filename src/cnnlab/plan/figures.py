@@ -14,22 +14,26 @@ def figure_names(config: dict) -> dict[str, dict]:
     sweeps only where a dataset has sweep points."""
     figs = {}
     for study, sdef in config["studies"].items():
+        # The figure's title, in the study's and dataset's words (not its file name).
+        title = sdef.get("title", study)
         for kind, how in KINDS.items():
             if how.scope == "study":
-                figs[f"{study}_{kind}"] = {"kind": kind, "study": study}
+                figs[f"{study}_{kind}"] = {"kind": kind, "study": study, "title": title}
         for ds, ddef in sdef["datasets"].items():
             has_sweep = any("sweep" in var for var in ddef["variants"])
             for kind, how in KINDS.items():
                 if how.scope != "dataset" or (how.probe and kind not in sdef.get("probes", [])) \
                         or (how.sweeps_only and not has_sweep):
                     continue
-                figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds}
+                figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds,
+                                                "title": f"{title}: {ds}"}
             for var in ddef["variants"]:
                 for kind, how in KINDS.items():
                     if how.scope == "variant":
                         figs[f"{study}_{ds}_{var['name']}_{kind}"] = {
                             "kind": kind, "study": study, "dataset": ds,
-                            "variant": var["name"]}
+                            "variant": var["name"],
+                            "title": f"{title}: {ds}, {var.get('label', var['name'])}"}
     return figs
 
 

@@ -102,7 +102,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                 "setup": (f"{int(first['epochs'])} epochs, batch size {int(first['batch_size'])}, "
                           f"peak learning rate {first['lr']:g}, "
                           f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
-                          f" training images{' (synthetic)' if first['synthetic'] else ''}"),
+                          f" training images{' (synthetic)' if first['synthetic'] else ''}; "
+                          f"test accuracy on {test_images_text(first)}"),
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
                 "classes": classes, "per_class": class_rows,
@@ -164,6 +165,15 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                            for study, g in trained_here(summary).groupby("study", sort=False)],
         },
     }
+
+
+def test_images_text(run) -> str:
+    """Which test images a run's accuracy is measured on: all of them, or a fixed subset
+    (the same for every run and seed)."""
+    size = run.get("test_size")
+    if size is None or pd.isna(size):
+        return "the whole test split"
+    return f"a fixed subset of {int(size):,} test images, the same for every run"
 
 
 def variant_caption(figure: dict, table: pd.DataFrame) -> str:

@@ -291,7 +291,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
             f"epoch {trainer.state.epoch}, batch {trainer.state.batch}"), file=progress)
     with StopOnSignal() as signal_flag:
         trainer.run(should_stop or signal_flag.requested, save)
-    metrics = run_outputs.write_run_files(trainer, out_dir, threads)
+    metrics = run_outputs.write_run_files(trainer, out_dir)
     if resume_file and not keep_resume:
         Path(resume_file).unlink(missing_ok=True)
     return metrics

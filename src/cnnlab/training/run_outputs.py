@@ -43,7 +43,7 @@ def stability(steps: list[dict]) -> dict:
             "grad_norm_log_var": float(np.var(log_norm)) if len(log_norm) else float("nan")}
 
 
-def final_metrics(trainer, threads: int) -> tuple[dict, np.ndarray | None]:
+def final_metrics(trainer) -> tuple[dict, np.ndarray | None]:
     """The run's metrics, and its predictions on the test subset (None if it diverged)."""
     st, rd, model, spec = trainer.state, trainer.rd, trainer.model, trainer.spec
     device = rd.train.device
@@ -74,14 +74,14 @@ def final_metrics(trainer, threads: int) -> tuple[dict, np.ndarray | None]:
         # latency rule measures every model with nothing else running.
     else:
         metrics.update({k: float("nan") for k in FINAL_METRICS})
-    metrics.update(provenance.run_provenance(device, threads))
+    metrics.update(provenance.run_provenance(device))
     return metrics, preds
 
 
-def write_run_files(trainer, out_dir: Path, threads: int) -> dict:
+def write_run_files(trainer, out_dir: Path) -> dict:
     """Write every file of a finished run; returns its metrics."""
     st, rd = trainer.state, trainer.rd
-    metrics, preds = final_metrics(trainer, threads)
+    metrics, preds = final_metrics(trainer)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_history(st.history, out_dir)
