@@ -114,10 +114,10 @@ def where_the_time_goes(cmd: list[str], cwd) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         prof = Path(tmp, "noop.prof")
-        probe = ("import runpy, sys; sys.argv = ['snakemake', *sys.argv[1:]]; "
-                 "runpy.run_module('snakemake', run_name='__main__')")
-        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-c", probe, *cmd[3:]],
-                       cwd=cwd, capture_output=True, text=True)
+        # cmd is [python, -m, snakemake, ...]: the same under the profiler.
+        out = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), *cmd[1:]],
+                             cwd=cwd, capture_output=True, text=True)
+        assert "Nothing to be done" in out.stdout + out.stderr, out.stderr[-2000:]
         stats = pstats.Stats(str(prof))
     by_package: dict[str, float] = {}
     for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
