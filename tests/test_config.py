@@ -252,7 +252,8 @@ def test_model_check_names_variant_argument_and_value(config):
     flops, problems = check_models(expand_runs(config))
     assert len(problems) == 2
     assert problems[0].startswith("studies.task1.datasets.mnist, variant 'mlp' (model mlp) "
-                                  "cannot be built: argument hidden='abc'")
+                                  "cannot be built for mnist's 1x28x28 images: "
+                                  "argument hidden='abc'")
     assert "variant 'resnet' (model resnet)" in problems[1]
     assert "argument blocks_per_stage='two'" in problems[1]
     assert "widths" not in problems[1].split("cannot be built")[1]  # the good one is not blamed

@@ -46,13 +46,20 @@ def test_checking_a_config_does_not_import_torch():
 
 
 def test_unknown_model_and_argument_are_named():
+    from cnnlab.models.arguments import check_model_args
+
     with pytest.raises(ValueError, match="unknown model 'vgg'"):
-        registry.check_model_args("vgg", {})
+        check_model_args("vgg", {})
     with pytest.raises(ValueError, match="model 'mlp' has no argument 'hiden'.*hidden"):
-        registry.check_model_args("mlp", {"hiden": [3]})
+        check_model_args("mlp", {"hiden": [3]})
     # Arguments the workflow supplies from the dataset are not config's to set.
     with pytest.raises(ValueError, match="no argument 'num_classes'"):
-        registry.check_model_args("mlp", {"num_classes": 3})
+        check_model_args("mlp", {"num_classes": 3})
+    # The builder itself refuses them too (a run's spec that skipped the config check).
+    with pytest.raises(ValueError, match="model 'mlp' has no argument 'hiden'"):
+        registry.build_model("mlp", (1, 28, 28), 10, hiden=[3])
+    with pytest.raises(ValueError, match="unknown model 'vgg'"):
+        registry.build_model("vgg", (1, 28, 28), 10)
 
 
 def test_registering_a_name_twice_is_refused():

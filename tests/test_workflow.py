@@ -295,9 +295,10 @@ def test_bad_model_argument_value_fails_before_any_job(tmp_path):
     override = tmp_path / "bad.yaml"
     override.write_text(yaml.safe_dump({"studies": config["studies"]}))
     out = snakemake(tmp_path, "report", "--configfile", str(override), check=False)
-    assert "studies.task1.datasets.mnist, variant 'mlp' (model mlp) cannot be built: " \
-           "argument hidden='abc'" in out
-    assert "variant 'cnn' (model simple_cnn) cannot be built: argument hidden=-5" in out
+    assert "studies.task1.datasets.mnist, variant 'mlp' (model mlp) cannot be built for " \
+           "mnist's 1x28x28 images: argument hidden='abc'" in out
+    assert "variant 'cnn' (model simple_cnn) cannot be built for mnist's 1x28x28 images: " \
+           "argument hidden=-5" in out
     assert not (tmp_path / "results").exists()
 
 

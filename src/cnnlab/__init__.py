@@ -1,5 +1,17 @@
 """cnnlab: train, measure and compare convolutional networks on MNIST and CIFAR-10.
 
-Plain importable Python; the Snakemake workflow calls it through thin scripts."""
+Plain importable Python; the Snakemake workflow calls it through thin scripts. A user's
+model file registers its builders with ``cnnlab.register_model`` (README, "Adding a model").
+"""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Loaded on first use, not at `import cnnlab`: the workflow imports cnnlab at every
+    # start and must not pay for PyTorch there.
+    if name == "register_model":
+        from cnnlab.models.registry import register_model
+
+        return register_model
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")

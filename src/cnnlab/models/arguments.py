@@ -18,12 +18,23 @@ MODELS_SOURCE = Path(__file__).with_name("registry.py")
 DATA_ARGS = ("in_shape", "num_classes")
 
 
+def _is_register_model(decorator: ast.expr) -> bool:
+    """``@register_model`` or ``@cnnlab.register_model`` (a user's model file)."""
+    return (isinstance(decorator, ast.Name) and decorator.id == "register_model") or (
+        isinstance(decorator, ast.Attribute) and decorator.attr == "register_model")
+
+
 @cache
 def _builders(source: Path = MODELS_SOURCE) -> dict[str, ast.FunctionDef]:
     return {node.name: node for node in ast.parse(Path(source).read_text()).body
-            if isinstance(node, ast.FunctionDef) and any(
-                isinstance(d, ast.Name) and d.id == "register_model"
-                for d in node.decorator_list)}
+            if isinstance(node, ast.FunctionDef)
+            and any(_is_register_model(d) for d in node.decorator_list)}
+
+
+def builder_functions(source: Path) -> dict[str, tuple[ast.FunctionDef, tuple[str, ...]]]:
+    """``{model name: (its function's syntax tree, its argument names)}`` of a file."""
+    return {name: (node, registered_model_arguments(source)[name])
+            for name, node in _builders(source).items()}
 
 
 @cache
@@ -68,9 +79,14 @@ def with_defaults(model: str, args: dict) -> dict:
     return {**model_defaults(model), **args}
 
 
-def check_model_args(name: str, args: dict) -> None:
-    """Raise ``ValueError`` naming an unknown model or argument."""
-    models = registered_model_arguments()
+def check_model_args(name: str, args: dict, user: dict[str, tuple[str, ...]] | None = None
+                     ) -> None:
+    """Raise ``ValueError`` naming an unknown model or argument. ``user``: the arguments of
+    the models of the config's ``models_from`` files. A ``torchvision.<name>`` model's
+    arguments are checked when it is built (on the meta device, before any job)."""
+    if name.startswith("torchvision."):
+        return
+    models = {**registered_model_arguments(), **(user or {})}
     if name not in models:
         raise ValueError(f"unknown model {name!r}; known models: {sorted(models)}")
     for key in args:

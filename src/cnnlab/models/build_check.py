@@ -16,24 +16,27 @@ from pathlib import Path
 
 from cnnlab.code_digest import library_digest
 from cnnlab.data.catalog import DATASETS
+from cnnlab.models.user_models import ModelSourceError
 
 
 def model_key(spec: dict) -> str:
-    """What a model's shape depends on: dataset, model name and arguments."""
-    return json.dumps([spec["dataset"], spec["model"], spec["model_args"]], sort_keys=True)
+    """What a model's shape depends on: dataset, model name and arguments, and the code of
+    a model from the user's own file."""
+    return json.dumps([spec["dataset"], spec["model"], spec["model_args"],
+                       spec.get("model_source")], sort_keys=True)
 
 
-def _build(dataset: str, model: str, args: dict):
-    """The model on the meta device and the FLOPs of one image's forward pass; raises
-    whatever building or running raises."""
+def _build(spec: dict, args: dict):
+    """The model of ``spec`` with ``args`` on the meta device and the FLOPs of one image's
+    forward pass; raises whatever building or running raises."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cnnlab.models.registry import build_model
+    from cnnlab.models.registry import build_for_spec
 
-    info = DATASETS[dataset]
+    info = DATASETS[spec["dataset"]]
     with torch.device("meta"):
-        net = build_model(model, info.shape, len(info.classes), **args)
+        net = build_for_spec({**spec, "model_args": args}, info.shape, len(info.classes))
         x = torch.empty(1, *info.shape)
     net.eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -41,8 +44,8 @@ def _build(dataset: str, model: str, args: dict):
     return net, int(counter.get_total_flops())
 
 
-def _build_and_count(dataset: str, model: str, args: dict) -> int:
-    return _build(dataset, model, args)[1]
+def _build_and_count(spec: dict, args: dict) -> int:
+    return _build(spec, args)[1]
 
 
 def _describe(spec: dict) -> str:
@@ -50,12 +53,12 @@ def _describe(spec: dict) -> str:
             f"{spec['variant']!r} (model {spec['model']})")
 
 
-def _culprits(dataset: str, model: str, args: dict) -> list[str]:
+def _culprits(spec: dict) -> list[str]:
     """The arguments that fail on their own (each with the others at their defaults)."""
     bad = []
-    for key, value in args.items():
+    for key, value in spec["model_args"].items():
         try:
-            _build_and_count(dataset, model, {key: value})
+            _build_and_count(spec, {key: value})
         except Exception as e:  # noqa: BLE001 - any failure is the message
             bad.append(f"argument {key}={value!r}: {type(e).__name__}: {e}")
     return bad
@@ -78,16 +81,20 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
             continue
         seen.add((key, bool(probed)))
         try:
-            net, flops[key] = _build(spec["dataset"], spec["model"], spec["model_args"])
+            net, flops[key] = _build(spec, spec["model_args"])
             if probed and (why := probe_problem(net)):
                 problems.append(f"{_describe(spec)}: study {spec['study']!r} asks for probes "
                                 f"{', '.join(probed)}, but {why}; leave the variant out of "
                                 f"that study or the probes out of its `probes:`")
+        except ModelSourceError as e:  # the user's file itself: its own message
+            problems.append(f"{_describe(spec)}: {e}")
         except Exception as e:  # noqa: BLE001
-            culprits = _culprits(spec["dataset"], spec["model"], spec["model_args"])
+            culprits = _culprits(spec)
             why = "; ".join(culprits) or (f"args {spec['model_args']}: "
                                           f"{type(e).__name__}: {e}")
-            problems.append(f"{_describe(spec)} cannot be built: {why}")
+            shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
+            problems.append(f"{_describe(spec)} cannot be built for {spec['dataset']}'s "
+                            f"{shape} images: {why}")
     return flops, problems
 
 

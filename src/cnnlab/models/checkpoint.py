@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.models.registry import build_model
+from cnnlab.models.registry import build_for_spec
 
 CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
 
@@ -31,8 +31,7 @@ def load_checkpoint(path, device="cpu"):
     ckpt = torch.load(path, map_location=device, weights_only=True)
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
-    model = build_model(ckpt["model"], ckpt["in_shape"], len(ckpt["classes"]),
-                        **ckpt["model_args"])
+    model = build_for_spec(ckpt["spec"], ckpt["in_shape"], len(ckpt["classes"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(device, memory_format=torch.channels_last), ckpt
 

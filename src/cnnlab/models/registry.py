@@ -1,13 +1,15 @@
 """Model registry: every model is built by name plus keyword arguments from config.
 
 Each builder takes the dataset's ``in_shape`` (C, H, W) and ``num_classes`` (supplied by
-the workflow, never by config) and its own keyword arguments. ``check_model_args`` (from
-``models.arguments``, which reads this file's builders without importing it) lets the
-config be validated against the builders' signatures before any job starts.
+the workflow, never by config) and its own keyword arguments. ``models.arguments`` reads
+this file's builders without importing it, so that the config is checked against their
+signatures before any job starts. A user's own models register here too
+(``cnnlab.register_model`` in a ``models_from`` file; ``models.user_models``).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import torch
@@ -18,12 +20,16 @@ from cnnlab.models.blocks import BLOCKS, BasicBlock
 from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
                            SqueezeExcite, SqueezeExciteReference, SwishBeta,
                            SwishBetaReference)
-from cnnlab.models.arguments import check_model_args
+from cnnlab.models.user_models import TORCHVISION, load_model_source
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
 def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Make ``fn`` a model config can name (``model: <its name>``): the built-in models below,
+    and a user's own in a ``models_from`` file (``@cnnlab.register_model``). ``fn`` takes
+    ``in_shape`` (C, H, W) and ``num_classes`` from the dataset and its own keyword arguments
+    from config."""
     if fn.__name__ in MODELS:
         raise ValueError(f"model {fn.__name__!r} is registered twice")
     MODELS[fn.__name__] = fn
@@ -31,8 +37,28 @@ def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
 
 
 def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
-    check_model_args(name, kwargs)
+    """Model ``name``: a registered builder, or ``torchvision.<name>`` (any classifier of
+    ``torchvision.models``, untrained: ``weights=None``, ``num_classes`` from the dataset)."""
+    if name.startswith(TORCHVISION):
+        import torchvision
+
+        return torchvision.models.get_model(name.removeprefix(TORCHVISION), weights=None,
+                                            num_classes=num_classes, **kwargs)
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
+    unknown = set(kwargs) - set(inspect.signature(MODELS[name]).parameters) - {
+        "in_shape", "num_classes"}
+    if unknown:
+        raise ValueError(f"model {name!r} has no argument {sorted(unknown)[0]!r}; allowed: "
+                         f"{sorted(set(inspect.signature(MODELS[name]).parameters) - {'in_shape', 'num_classes'})}")
     return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, **kwargs)
+
+
+def build_for_spec(spec: dict, in_shape, num_classes: int) -> nn.Module:
+    """A run's model; a model from the user's own file is imported (registered) first."""
+    if "model_source" in spec:
+        load_model_source(spec["model_source"]["file"])
+    return build_model(spec["model"], in_shape, num_classes, **spec["model_args"])
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -15,6 +15,7 @@ import re
 
 from cnnlab.data.catalog import DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES
 from cnnlab.models.arguments import check_model_args
+from cnnlab.models.user_models import ModelSourceError, user_models
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 RESULTS = "results"
@@ -24,6 +25,19 @@ GPU_LOCKS = f"{RESULTS}/.gpu-locks"
 
 class ConfigError(ValueError):
     """Bad configuration; the message names the offending key."""
+
+
+def model_catalog(config: dict) -> dict:
+    """The models of the config's ``models_from`` files, by name (``user_models.UserModel``),
+    read without importing them; a file that cannot be used is a ``ConfigError``."""
+    try:
+        return user_models(list(config.get("models_from") or []))
+    except ModelSourceError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _user_arguments(catalog: dict) -> dict[str, tuple[str, ...]]:
+    return {name: model.arguments for name, model in catalog.items()}
 
 
 def scale_settings(config: dict) -> dict:
@@ -40,6 +54,7 @@ def expand_sweeps(config: dict) -> dict:
     ``args`` by key, and ``sweep`` keeps them for the report's sweep figure. Each point's
     spec is independent of the others, so adding a value to a grid trains only that point."""
     out = copy.deepcopy(config)
+    user = _user_arguments(model_catalog(config))
     for study, sdef in out["studies"].items():
         for ds, ddef in sdef["datasets"].items():
             variants = []
@@ -48,19 +63,20 @@ def expand_sweeps(config: dict) -> dict:
                     variants.append(var)
                     continue
                 where = f"studies.{study}.datasets.{ds}.variants[{i}] ({var['name']}).sweep"
-                variants += _sweep_points(var, set(config["training"]), where)
+                variants += _sweep_points(var, set(config["training"]), where, user)
             ddef["variants"] = variants
     return out
 
 
-def _sweep_points(var: dict, training_keys: set[str], where: str) -> list[dict]:
+def _sweep_points(var: dict, training_keys: set[str], where: str,
+                  user: dict[str, tuple[str, ...]]) -> list[dict]:
     grid = var["sweep"]
     for key in grid:
         if key == "epochs":
             raise ConfigError(f"{where}.{key}: epochs come from the scale; sweep another key")
         if key not in training_keys:
             try:
-                check_model_args(var["model"], {key: None})
+                check_model_args(var["model"], {key: None}, user)
             except ValueError as e:
                 raise ConfigError(f"{where}.{key}: neither a training setting nor a model "
                                   f"argument ({e})") from None
@@ -103,6 +119,7 @@ def _value_text(value) -> str:
 def check_config(config: dict) -> None:
     """Semantic checks on a config that already passed the JSON schema."""
     scale = scale_settings(config)
+    user = _user_arguments(model_catalog(config))
     for ds in scale["datasets"]:
         if ds not in DATASETS:
             raise ConfigError(f"scales.{config['scale']}.datasets.{ds}: unknown dataset; "
@@ -134,7 +151,7 @@ def check_config(config: dict) -> None:
                 try:
                     for args in [var.get("args", {}),
                                  *(o.get("args", {}) for o in var.get("at_scale", {}).values())]:
-                        check_model_args(var["model"], args)
+                        check_model_args(var["model"], args, user)
                 except ValueError as e:
                     raise ConfigError(f"{where}.variants[{i}] ({name}): {e}") from None
 
@@ -145,8 +162,11 @@ def _check_name(where: str, name: str) -> None:
 
 
 def expand_runs(config: dict) -> dict[str, dict]:
-    """All runs of all studies, keyed by their run directory."""
+    """All runs of all studies, keyed by their run directory. A run of a model from a
+    ``models_from`` file carries that file and its code's digest (``model_source``): a
+    changed statement there changes exactly those runs' specs."""
     scale = scale_settings(config)
+    catalog = model_catalog(config)
     runs = {}
     for study, sdef in config["studies"].items():
         for ds, ddef in sdef["datasets"].items():
@@ -172,6 +192,8 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "model": var["model"],
                         "model_args": {**var.get("args", {}), **here.get("args", {})},
                         **({"sweep": var["sweep"]} if "sweep" in var else {}),
+                        **({"model_source": catalog[var["model"]].source()}
+                           if var["model"] in catalog else {}),
                         "training": training,
                         "data": {
                             "synthetic": scale["synthetic"],

@@ -18,7 +18,7 @@ from cnnlab.training import run_outputs
 from cnnlab.data.prepared import Prepared
 from cnnlab.training.device import autocast_dtype, configure_threads, select_device
 from cnnlab.training.evaluation import predict
-from cnnlab.models.registry import build_model, count_parameters
+from cnnlab.models.registry import build_for_spec, count_parameters
 from cnnlab.training.optimization import current_momentum, make_optimizer, make_scheduler
 from cnnlab.training.resume import StopOnSignal, load_resume, save_resume
 from cnnlab.data.run_subsets import RunData, load_run_data
@@ -258,7 +258,7 @@ def make_trainer(spec: dict, data: Prepared, threads: int = 1, progress=None,
     torch.manual_seed(spec["seed"])
     generator = torch.Generator().manual_seed(spec["seed"])
     rd = load_run_data(data, spec, device, generator)
-    model = build_model(spec["model"], rd.in_shape, len(rd.classes), **spec["model_args"])
+    model = build_for_spec(spec, rd.in_shape, len(rd.classes))
     model = model.to(device, memory_format=torch.channels_last)
     return Trainer(model, rd, spec, generator, progress or sys.stderr, on_epoch)
 

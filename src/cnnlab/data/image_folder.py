@@ -1,0 +1,185 @@
+"""A folder of the user's own images as a dataset, in torchvision's ``ImageFolder`` layout:
+one subfolder per class, any format PIL reads; either ``train/`` and ``test/`` each holding
+the class folders, or the class folders themselves, split once (stratified, by a fixed seed)
+with ``test_fraction`` of each class for testing.
+
+Listed and checked at every start of the workflow (``list_folder``, no image decoded, no
+PyTorch or NumPy imported): classes, counts, the split, and a digest of what the folder
+holds (each file's name, size and content checksum; checksums are kept in a cache by name,
+size and modification time, so a start re-reads only what changed). Prepared once
+(``read_folder``) into the same arrays as every other dataset: resized deterministically
+(bilinear, PIL) to the configured size, uint8, in the listing's order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+# What PIL reads: suffixes taken as images (anything else in a class folder is an error,
+# so that a stray file is named, not silently skipped).
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
+                  ".pgm", ".pbm"}
+
+
+class FolderError(ValueError):
+    """An image folder that cannot be a dataset; the message names the folder, class or file."""
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    root: str
+    classes: tuple[str, ...]
+    train: tuple[tuple[str, int], ...]  # (path relative to root, label), in order
+    test: tuple[tuple[str, int], ...]
+    digest: str                         # what the folder holds: names, sizes, checksums
+
+
+def _class_files(folder: Path, where: str) -> dict[str, list[str]]:
+    """``{class: [file names, sorted]}`` of one level of class folders."""
+    if not folder.is_dir():
+        raise FolderError(f"{where}: image folder {folder} does not exist or is not a folder")
+    classes = {}
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            raise FolderError(f"{where}: {folder / entry.name} is not a class folder (the "
+                              f"layout is one subfolder per class)")
+        files = sorted(e.name for e in os.scandir(entry.path)
+                       if e.is_file() and not e.name.startswith("."))
+        strays = [f for f in files if Path(f).suffix.lower() not in IMAGE_SUFFIXES]
+        if strays:
+            raise FolderError(f"{where}: {Path(entry.path) / strays[0]} is not an image file "
+                              f"({len(strays)} such file(s) in class {entry.name!r})")
+        if not files:
+            raise FolderError(f"{where}: class folder {entry.path} is empty")
+        classes[entry.name] = files
+    if len(classes) < 2:
+        raise FolderError(f"{where}: image folder {folder} has {len(classes)} class "
+                          f"folder(s); a classifier needs at least two")
+    return classes
+
+
+def _split(per_class: dict[str, list[str]], fraction: float, seed: int, where: str):
+    """Stratified: ``fraction`` of each class (rounded, at least one) to test, drawn by
+    ``seed``; the rest to train. Both in class order, then file name order."""
+    train, test = [], []
+    for label, (name, files) in enumerate(per_class.items()):
+        chosen = list(files)
+        random.Random(f"{seed}/{name}").shuffle(chosen)
+        n_test = max(1, round(fraction * len(files)))
+        if n_test >= len(files):
+            raise FolderError(f"{where}: class {name!r} has {len(files)} image(s): too few "
+                              f"to keep any for training with test_fraction {fraction}")
+        held = set(chosen[:n_test])
+        train += [(f"{name}/{f}", label) for f in files if f not in held]
+        test += [(f"{name}/{f}", label) for f in files if f in held]
+    return train, test
+
+
+def _checksums(root: Path, paths: list[str], cache_file: Path | None) -> dict[str, str]:
+    """sha256 of each file, read again only where its size or modification time changed
+    since the cache was written."""
+    cache = {}
+    if cache_file is not None and cache_file.is_file():
+        cache = json.loads(cache_file.read_text())
+    out, fresh = {}, {}
+    for rel in paths:
+        st = os.stat(root / rel)
+        key = f"{rel}\t{st.st_size}\t{st.st_mtime_ns}"
+        digest = cache.get(key) or hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        out[rel], fresh[key] = digest, digest
+    if cache_file is not None and fresh != cache:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(fresh))
+    return out
+
+
+def list_folder(root, test_fraction: float | None, split_seed: int = 0, where: str = "",
+                cache_dir: Path | None = None) -> FolderListing:
+    """The dataset a folder holds. ``test_fraction``: used when the folder has no
+    ``train/`` + ``test/`` split of its own; ``where``: the config key, for messages."""
+    root = Path(root)
+    where = where or str(root)
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        train_files = _class_files(root / "train", where)
+        test_files = _class_files(root / "test", where)
+        missing = sorted(set(train_files) - set(test_files))
+        extra = sorted(set(test_files) - set(train_files))
+        if missing or extra:
+            raise FolderError(
+                f"{where}: {root}/test " + (f"has no class folder for {missing}" if missing
+                                            else f"has classes {extra} that train/ has not")
+                + ": train/ and test/ must hold the same classes")
+        classes = tuple(train_files)
+        train = [(f"train/{c}/{f}", i) for i, c in enumerate(classes) for f in train_files[c]]
+        test = [(f"test/{c}/{f}", i) for i, c in enumerate(classes) for f in test_files[c]]
+    else:
+        if test_fraction is None:
+            raise FolderError(f"{where}: {root} has no train/ and test/ folders; set "
+                              f"test_fraction to split it")
+        per_class = _class_files(root, where)
+        classes = tuple(per_class)
+        train, test = _split(per_class, test_fraction, split_seed, where)
+    paths = [p for p, _ in train + test]
+    cache_file = (Path(cache_dir) / f"folder-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]}.json"
+                  if cache_dir else None)
+    sums = _checksums(root, paths, cache_file)
+    h = hashlib.sha256(json.dumps([classes, train, test]).encode())
+    for p in sorted(paths):
+        h.update(f"{p}\t{sums[p]}\n".encode())
+    return FolderListing(str(root), classes, tuple(train), tuple(test), h.hexdigest()[:16])
+
+
+def _load(task):
+    """One image as uint8 C x H x W (a worker's unit of work)."""
+    import numpy as np
+    from PIL import Image
+
+    path, size, channels = task
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            if im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(im, dtype=np.uint8)
+    except Exception as e:  # noqa: BLE001 - any failure names the file
+        raise FolderError(f"unreadable image {path}: {type(e).__name__}: {e}") from None
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def read_folder(listing: FolderListing, size: tuple[int, int], channels: int,
+                progress=None, workers: int = 1) -> dict:
+    """The listing's images as the arrays of a prepared dataset, with a progress bar on
+    ``progress``; ``workers`` processes decode in parallel, in the listing's order."""
+    import numpy as np
+    from tqdm import tqdm
+
+    root = Path(listing.root)
+    parts = {}
+    for split in ("train", "test"):
+        items = getattr(listing, split)
+        tasks = [(root / p, tuple(size), channels) for p, _ in items]
+        bar = tqdm(total=len(tasks), desc=f"{split} images", file=progress, mininterval=1.0,
+                   unit="img")
+        images = np.empty((len(tasks), channels, *size), dtype=np.uint8)
+        if workers > 1:
+            from multiprocessing import get_context
+
+            with get_context("fork").Pool(workers) as pool:
+                for i, image in enumerate(pool.imap(_load, tasks, chunksize=256)):
+                    images[i] = image
+                    bar.update()
+        else:
+            for i, task in enumerate(tasks):
+                images[i] = _load(task)
+                bar.update()
+        bar.close()
+        parts[f"{split}_images"] = images
+        parts[f"{split}_labels"] = np.array([label for _, label in items], dtype=np.int64)
+    return parts

@@ -1,0 +1,121 @@
+"""A user's own models (config `models_from`) and torchvision's classifiers by name: checked
+before any job, tracked by the meaning of the user's file, trained and reloaded like the
+built-in models."""
+
+from __future__ import annotations
+
+import copy
+import io
+import shutil
+
+import pytest
+
+from cnnlab.models.build_check import check_models
+from cnnlab.plan.config import ConfigError, check_config, expand_runs, expand_sweeps, run_dir
+from conftest import REPO
+
+EXAMPLE = REPO / "examples" / "my_models.py"
+
+
+def with_user_model(config, model_file, model="tiny_vgg", args=None, dataset="cifar10"):
+    config = copy.deepcopy(config)
+    config["models_from"] = [str(model_file)]
+    config["studies"]["task1"]["datasets"][dataset]["variants"].append(
+        {"name": "mine", "model": model, "args": args or {}})
+    expanded = expand_sweeps(config)
+    check_config(expanded)
+    return expand_runs(expanded)
+
+
+def test_a_user_model_gets_its_file_s_code_in_its_runs_specs_and_nothing_else_does(
+        config, tmp_path):
+    model_file = tmp_path / "models.py"
+    shutil.copy(EXAMPLE, model_file)
+    runs = with_user_model(config, model_file, args={"width": 8})
+    mine = runs[run_dir("task1", "cifar10", "mine", 0)]
+    assert mine["model_source"]["file"] == str(model_file)
+    others = {k: v for k, v in runs.items() if "/mine/" not in k}
+    assert not any("model_source" in spec for spec in others.values())
+
+    # A comment and a docstring change nothing; a changed statement changes exactly the
+    # specs of the runs of that file's models (what Snakemake retrains).
+    source = model_file.read_text()
+    model_file.write_text(source.replace('"""An example', '"""(edited) An example')
+                          + "\n# a comment\n")
+    assert with_user_model(config, model_file, args={"width": 8}) == runs
+    model_file.write_text(source.replace("nn.MaxPool2d(2)", "nn.AvgPool2d(2)"))
+    changed = with_user_model(config, model_file, args={"width": 8})
+    assert [k for k in runs if runs[k] != changed[k]] == [
+        run_dir("task1", "cifar10", "mine", s) for s in config["scales"]["smoke"]["seeds"]]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s + "\n\n@cnnlab.register_model\ndef resnet(in_shape, num_classes):\n    pass\n",
+     r"models\.py line 29: model 'resnet' is a built-in model of cnnlab"),
+    (lambda s: s.replace("def tiny_vgg(in_shape, num_classes, width=16, blocks=2):",
+                         "def tiny_vgg(in_shape, num_classes, width=16, blocks=2)"),
+     r"models\.py line 14: expected ':'"),
+])
+def test_a_clash_or_a_syntax_error_names_the_file_and_line(config, tmp_path, edit, message):
+    model_file = tmp_path / "models.py"
+    model_file.write_text(edit(EXAMPLE.read_text()))
+    with pytest.raises(ConfigError, match=message):
+        with_user_model(config, model_file)
+
+
+def test_a_missing_file_an_unknown_argument_and_an_import_error_are_named(config, tmp_path):
+    with pytest.raises(ConfigError, match=r"models_from: nowhere/models\.py does not exist"):
+        with_user_model(config, "nowhere/models.py")
+    with pytest.raises(ConfigError, match=r"variants\[3\] \(mine\): model 'tiny_vgg' has no "
+                                          r"argument 'depth'; allowed: \['blocks', 'width'\]"):
+        with_user_model(config, EXAMPLE, args={"depth": 3})
+    broken = tmp_path / "broken.py"
+    broken.write_text(EXAMPLE.read_text().replace("from torch import nn\n",
+                                                  "from torch import nn\n\nnn.Conv3x3\n"))
+    runs = with_user_model(config, broken)
+    _, problems = check_models(runs)
+    assert problems == [
+        f"studies.task1.datasets.cifar10, variant 'mine' (model tiny_vgg): models_from: "
+        f"{broken} line {broken.read_text().splitlines().index('nn.Conv3x3') + 1}: importing it raised AttributeError: module 'torch.nn' has no "
+        f"attribute 'Conv3x3'"]
+
+
+def test_a_user_model_trains_and_reloads_from_its_checkpoint(config, tmp_path):
+    import torch
+
+    from cnnlab.data.prepared import load_prepared, save_prepared
+    from cnnlab.data.sources import make_synthetic
+    from cnnlab.models.checkpoint import load_checkpoint
+    from cnnlab.training.loop import run_training
+
+    runs = with_user_model(config, EXAMPLE, args={"width": 4, "blocks": 1})
+    spec = runs[run_dir("task1", "cifar10", "mine", 0)]
+    spec["training"].update(epochs=1)
+    save_prepared(make_synthetic("cifar10", 200, 50), "cifar10", tmp_path / "c.npz")
+    metrics = run_training(spec, load_prepared(tmp_path / "c.npz"), tmp_path / "run",
+                           progress=io.StringIO())
+    assert metrics["parameters"] == 4 * 3 * 9 + 4 + 4 * 4 * 9 + 4 + 4 * 10 + 10
+    model, ckpt = load_checkpoint(tmp_path / "run" / "model.pt")
+    assert ckpt["spec"]["model_source"] == spec["model_source"]
+    assert isinstance(model[0], torch.nn.Conv2d) and model[0].out_channels == 4
+
+
+def test_torchvision_models_by_name_and_a_shape_they_cannot_take(config):
+    """Any torchvision.models classifier, untrained, num_classes from the dataset; on
+    MNIST's one channel a ResNet-18 cannot be built: named before any job."""
+    config["studies"]["task1"]["datasets"]["cifar10"]["variants"].append(
+        {"name": "r18", "model": "torchvision.resnet18"})
+    config["studies"]["task1"]["datasets"]["mnist"]["variants"].append(
+        {"name": "r18", "model": "torchvision.resnet18"})
+    expanded = expand_sweeps(config)
+    check_config(expanded)
+    runs = expand_runs(expanded)
+    flops, problems = check_models(runs)
+    assert problems == [
+        "studies.task1.datasets.mnist, variant 'r18' (model torchvision.resnet18) cannot be "
+        "built for mnist's 1x28x28 images: args {}: RuntimeError: Invalid channel dimensions"]
+    from cnnlab.models.registry import build_model
+
+    net = build_model("torchvision.resnet18", (3, 32, 32), 10)
+    assert net.fc.out_features == 10
+    assert sum(p.numel() for p in net.parameters()) == 11_181_642  # ResNet-18, 10 classes
