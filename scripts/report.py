@@ -12,6 +12,6 @@ with log_to(snakemake.log[0]):
     data = [json.load(open(path)) for path in snakemake.input.data]
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
                             p.scale, data, pd.read_csv(snakemake.input.verification),
-                            read_per_class(snakemake.input.per_class))
+                            read_per_class(snakemake.input.per_class), p.varied_objects)
     render(context, p.templates, snakemake.output.md, snakemake.output.html,
            snakemake.input.figures, standalone_path=snakemake.output.standalone)

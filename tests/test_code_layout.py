@@ -27,7 +27,7 @@ MAY_IMPORT = {
     "cnnlab.training": {"cnnlab.data", "cnnlab.models"},
     "cnnlab.analysis": {"cnnlab.data.catalog", "cnnlab.models.arguments"},
     "cnnlab.report": {"cnnlab.data.catalog", "cnnlab.analysis"},
-    "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.models.arguments",
+    "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.data.image_folder", "cnnlab.models.arguments",
                     "cnnlab.models.user_models", "cnnlab.report.figure_kinds"},
 }
 WITHOUT_TORCH = ("cnnlab.analysis", "cnnlab.report", "cnnlab.plan")

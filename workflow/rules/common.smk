@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from cnnlab.code_digest import code_digest
-from cnnlab.data.catalog import DATASETS
+from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES as RUN_FILE_NAMES, path_problem
 from cnnlab.models import build_check as model_check
@@ -19,6 +19,8 @@ from cnnlab.report.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
 validate(config, schema="../schemas/config.schema.yaml")
 try:
+    # The user's image folders: listed, checked and added to the dataset catalog first.
+    FOLDERS = cnnlab_config.folder_datasets(config, Path(".snakemake/cnnlab"))
     # Sweep grids become ordinary variants, one per grid point; everything below sees those.
     STUDY_CONFIG = cnnlab_config.expand_sweeps(config)
     cnnlab_config.check_config(STUDY_CONFIG)
@@ -44,6 +46,20 @@ RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
 FIGURES = figure_names(STUDY_CONFIG)
 SCALE = cnnlab_config.scale_settings(config)
 SYNTHETIC = SCALE["synthetic"]
+
+
+# Which rule prepares a dataset: the built-in ones (prepare_data), the user's folders
+# (prepare_folder); "(?!)" matches nothing.
+BUILTIN_PATTERN = "|".join(BUILTIN_DATASETS)
+FOLDER_PATTERN = "|".join(FOLDERS) or "(?!)"
+
+
+def prepared(dataset, suffix=".npz"):
+    """The prepared file of ``dataset`` (or with suffix ".json" its provenance)."""
+    synthetic = cnnlab_config.uses_synthetic(config, dataset)
+    return cnnlab_config.prepared_path(dataset, synthetic, suffix)
+
+
 # Probe figures look inside one model per variant: the first seed's.
 PROBE_SEED = SCALE["seeds"][0]
 DATA_MIRROR = data_mirror(config)
@@ -54,8 +70,7 @@ if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):
     )
 # Written beside each prepared dataset: its source and checksums, for the report.
 DATA_PROVENANCE = [
-    cnnlab_config.prepared_path(ds, SYNTHETIC, ".json")
-    for ds in sorted({spec["dataset"] for spec in RUNS.values()})
+    prepared(ds, ".json") for ds in sorted({spec["dataset"] for spec in RUNS.values()})
 ]
 
 
@@ -95,7 +110,7 @@ def run_spec(path):
 
 
 def prepared_data(w):
-    return cnnlab_config.prepared_path(w.dataset, SYNTHETIC)
+    return prepared(w.dataset)
 
 
 def unknown_figure(stem):

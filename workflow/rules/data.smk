@@ -3,13 +3,14 @@
 localrules:
     prepare_data,
     prepare_synthetic_data,
+    prepare_folder,
 
 
 rule prepare_data:
     """Prepare a real dataset once (download or offline mirror, checked) into a .npz."""
     output:
-        data="results/data/{dataset}.npz",
-        provenance="results/data/{dataset}.json",
+        data=f"results/data/{{dataset,{BUILTIN_PATTERN}}}.npz",
+        provenance=f"results/data/{{dataset,{BUILTIN_PATTERN}}}.json",
     log:
         "results/logs/data/{dataset}.log",
     # Neither the mirror's path nor the source (mirror or download) is a parameter: both
@@ -37,3 +38,21 @@ rule prepare_synthetic_data:
         download_root="",
     script:
         "../../scripts/prepare_data.py"
+
+
+rule prepare_folder:
+    """Prepare a folder of the user's own images once (resized, uint8) into a .npz."""
+    output:
+        data=f"results/data/{{dataset,{FOLDER_PATTERN}}}.npz",
+        provenance=f"results/data/{{dataset,{FOLDER_PATTERN}}}.json",
+    log:
+        "results/logs/data/{dataset}.log",
+    threads: 2
+    # What the folder holds (names, sizes, content checksums: FOLDERS[...].digest) is the
+    # trigger: an image added, removed or changed re-prepares it, nothing else does.
+    params:
+        code=library_code("prepare_folder.py"),
+        folder=lambda w: FOLDERS[w.dataset].digest,
+        settings=lambda w: config["datasets"][w.dataset],
+    script:
+        "../../scripts/prepare_folder.py"

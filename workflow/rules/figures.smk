@@ -77,9 +77,7 @@ rule probe_figure:
     """
     input:
         models=lambda w: figure_runs(w, w.kind, "model.pt"),
-        data=lambda w: cnnlab_config.prepared_path(
-            figure(w, w.kind)["dataset"], SYNTHETIC
-        ),
+        data=lambda w: prepared(figure(w, w.kind)["dataset"]),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:

@@ -28,6 +28,11 @@ rule report:
         studies=STUDY_CONFIG["studies"],
         figures=FIGURES,
         scale=config["scale"],
+        varied_objects={
+            ds: d["varied_objects"]
+            for ds, d in (config.get("datasets") or {}).items()
+            if "varied_objects" in d
+        },
         templates=lambda w, input: os.path.dirname(input.templates[0]),
     script:
         "../../scripts/report.py"

@@ -30,8 +30,11 @@ def with_settings(table: pd.DataFrame) -> pd.DataFrame:
                         t=table["training"].map(json.loads))
 
 
-def chance(dataset: str) -> float:
-    """Accuracy of guessing: 1 / number of classes."""
+def chance(dataset: str, table: pd.DataFrame | None = None) -> float:
+    """Accuracy of guessing: 1 / number of classes, as the runs of ``table`` recorded it
+    (any dataset), else from the catalog."""
+    if table is not None and "num_classes_mean" in table and table["num_classes_mean"].notna().any():
+        return 1 / float(table["num_classes_mean"].dropna().iloc[0])
     return 1 / len(DATASETS[dataset].classes)
 
 

@@ -78,7 +78,7 @@ def depth(table: pd.DataFrame, dataset: str) -> list[Answer]:
     deep = _depth_families(table)
     if deep.empty:
         return []
-    guess = chance(dataset)
+    guess = chance(dataset, table)
     plain = _family(deep, residual=False, norm=False)
     res = _family(deep, residual=True, norm=False)
     bn = _family(deep, residual=False, norm=True)

@@ -28,16 +28,15 @@ LAYER_NAMES = {"gate": "gated convolutions", "swish": "Swish-beta",
 
 # --------------------------------------------------------------------------- task 1
 
-# What the field's explanation of the CNN-over-MLP gap rests on: whether a dataset's objects
-# vary in position, pose, scale and background (natural photographs) or not (centred,
-# size-normalized digits).
-VARIED_OBJECTS = {"cifar10": True, "mnist": False}
-
-
-def cnn_advantage_across_datasets(stats: pd.DataFrame) -> list[Answer]:
+def cnn_advantage_across_datasets(stats: pd.DataFrame, varied: dict[str, bool] | None = None
+                                  ) -> list[Answer]:
     """Where one study's table (every dataset) compares CNNs with MLPs on several datasets:
     how the gap differs, and the reason the field gives for it when the numbers go its way;
-    when they go the other way, that is said, with whether the smaller gap is resolved."""
+    when they go the other way, that is said, with whether the smaller gap is resolved.
+    ``varied``: whether each dataset's objects vary in position, pose and background (the
+    config's ``datasets.<name>.varied_objects``; the explanation rests on it, so without it
+    for both datasets only the numbers are given)."""
+    varied = varied or {}
     found = {ds: f for ds, table in stats.groupby("dataset", sort=False)
              if (f := conv_over_mlp(table)) is not None}
     if len(found) < 2:
@@ -47,12 +46,12 @@ def cnn_advantage_across_datasets(stats: pd.DataFrame) -> list[Answer]:
     text = ("The convolutional advantage over the MLP is "
             + ", ".join(f"{gaps[ds]:+.2f} points on {ds}" for ds in gaps) + ".")
     if gaps[high] > gaps[low] and gaps[high] > 0:
-        if VARIED_OBJECTS.get(high) and not VARIED_OBJECTS.get(low, True):
+        if varied.get(high) is True and varied.get(low) is False:
             text += (f" It is larger on {high}: its objects vary in position, pose and "
                      f"background, where a convolution's weight sharing and locality "
                      f"generalize across positions; on {low} an MLP already separates "
                      f"the classes well, leaving less to gain.")
-        elif VARIED_OBJECTS.get(low) and not VARIED_OBJECTS.get(high, True):
+        elif varied.get(low) is True and varied.get(high) is False:
             text += (f" It is larger on {high}, the opposite of the usual finding (weight "
                      f"sharing and locality pay most where objects vary in position, pose "
                      f"and background, as in {low}); the {low} gap is "
@@ -234,9 +233,9 @@ def residual_blocks(table: pd.DataFrame) -> list[Answer]:
 # --------------------------------------------------------------------------- all
 
 
-def study_answers(stats: pd.DataFrame) -> list[Answer]:
+def study_answers(stats: pd.DataFrame, varied: dict[str, bool] | None = None) -> list[Answer]:
     """The questions one study's whole table (all of its datasets) answers."""
-    return cnn_advantage_across_datasets(stats)
+    return cnn_advantage_across_datasets(stats, varied)
 
 
 def answers(table: pd.DataFrame, dataset: str) -> list[Answer]:

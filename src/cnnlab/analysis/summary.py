@@ -13,7 +13,7 @@ RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
 MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
             "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
             "max_loss_spike", "grad_norm_log_var", "grad_norm_init", "grad_ratio_init",
-            "grad_ratio_train", "peak_memory_mb", "job_seconds"]
+            "grad_ratio_train", "peak_memory_mb", "job_seconds", "num_classes"]
 
 
 def gradient_facts(grad_norms: pd.DataFrame, steps: pd.DataFrame) -> dict:
@@ -64,6 +64,8 @@ def summary_row(metrics: dict) -> dict:
     row["layers"] = metrics["layers"]
     # The run folder that trained this network when another study's run did (shared_run).
     row["trained_as"] = metrics.get("trained_as", "")
+    # The number of classes (chance is its inverse), as the run's data had them.
+    row["num_classes"] = metrics.get("classes", float("nan"))
     row.update({k: metrics[k] for k in ("parameters", "train_acc", "test_acc", "train_loss",
                                         "test_loss", "train_seconds",
                                         "epochs_completed", "diverged",

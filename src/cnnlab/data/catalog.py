@@ -1,5 +1,6 @@
 """The datasets cnnlab knows: names, image shapes, class names, sizes. No I/O and no
-PyTorch, so that the config checks and the report can use them."""
+PyTorch, so that the config checks and the report can use them. The built-in datasets are
+here; a user's image folder is added once listed (``register_dataset``)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,18 @@ CIFAR10 = DatasetInfo(
     "cifar10", (3, 32, 32),
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
     50_000, 10_000)
+BUILTIN = (MNIST.name, CIFAR10.name)
 DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
 SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
 SYNTHETIC_TEST_IMAGES = 500
+
+
+def register_dataset(info: DatasetInfo) -> None:
+    """Add a dataset of the user's (an image folder, listed by ``plan.config.folder_datasets``)
+    to the catalog of this process."""
+    if info.name in BUILTIN and DATASETS.get(info.name) != info:
+        raise ValueError(f"dataset {info.name!r} is a built-in dataset; name yours otherwise")
+    DATASETS[info.name] = info
 
 
 def dataset_info(name: str) -> DatasetInfo:

@@ -17,9 +17,10 @@ from cnnlab.data.sources import (DataError, file_digest, make_synthetic, read_mi
 from cnnlab.files import atomic_path
 
 
-def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path) -> None:
-    """Write atomically (``files.atomic_path``): never a half-written file under ``path``."""
-    info = dataset_info(name)
+def save_prepared(parts: dict[str, np.ndarray], name: str, path: Path, info=None) -> None:
+    """Write atomically (``files.atomic_path``): never a half-written file under ``path``.
+    ``info``: the dataset's ``catalog.DatasetInfo`` (default: the catalog's entry)."""
+    info = info or dataset_info(name)
     for split in ("train", "test"):
         images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
         if images.shape[1:] != info.shape or images.dtype != np.uint8:

@@ -13,7 +13,9 @@ import itertools
 import math
 import re
 
-from cnnlab.data.catalog import DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES
+from cnnlab.data.catalog import (BUILTIN, DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES,
+                                 DatasetInfo, register_dataset)
+from cnnlab.data.image_folder import FolderError, list_folder
 from cnnlab.models.arguments import check_model_args
 from cnnlab.models.user_models import ModelSourceError, user_models
 
@@ -25,6 +27,42 @@ GPU_LOCKS = f"{RESULTS}/.gpu-locks"
 
 class ConfigError(ValueError):
     """Bad configuration; the message names the offending key."""
+
+
+def image_size(value) -> tuple[int, int]:
+    """``image_size: 32`` or ``[height, width]``."""
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def folder_datasets(config: dict, cache_dir=None) -> dict:
+    """The config's image-folder datasets (``datasets.<name>.folder``), listed and checked
+    (``data.image_folder.list_folder``) and added to the catalog; ``{name: listing}``. A
+    folder that cannot be a dataset is a ``ConfigError`` naming the folder, class or file."""
+    found = {}
+    for name, ddef in (config.get("datasets") or {}).items():
+        if "folder" not in ddef:
+            continue
+        where = f"datasets.{name}"
+        _check_name(where, name)
+        if name in BUILTIN:
+            raise ConfigError(f"{where}: {name!r} is a built-in dataset; name your folder "
+                              f"otherwise")
+        try:
+            listing = list_folder(ddef["folder"], ddef.get("test_fraction"),
+                                  ddef.get("split_seed", 0), where, cache_dir)
+        except FolderError as e:
+            raise ConfigError(str(e)) from None
+        register_dataset(DatasetInfo(name, (ddef["channels"], *image_size(ddef["image_size"])),
+                                     listing.classes, len(listing.train), len(listing.test)))
+        found[name] = listing
+    return found
+
+
+def uses_synthetic(config: dict, dataset: str) -> bool:
+    """Whether runs on ``dataset`` use synthetic data at this scale: a scale's ``synthetic``
+    applies to the built-in datasets; an image folder is always itself."""
+    folder = "folder" in ((config.get("datasets") or {}).get(dataset) or {})
+    return scale_settings(config)["synthetic"] and not folder
 
 
 def model_catalog(config: dict) -> dict:
@@ -196,7 +234,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                            if var["model"] in catalog else {}),
                         "training": training,
                         "data": {
-                            "synthetic": scale["synthetic"],
+                            "synthetic": uses_synthetic(config, ds),
                             "train_size": sizes.get("train_size"),
                             "test_size": sizes.get("test_size"),
                         },

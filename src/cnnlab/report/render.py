@@ -77,12 +77,14 @@ def verification_rows(table: pd.DataFrame | None) -> list[dict]:
 def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict],
                   scale: str, data: list[dict],
                   verification: pd.DataFrame | None = None,
-                  per_class: pd.DataFrame | None = None) -> dict:
+                  per_class: pd.DataFrame | None = None,
+                  varied_objects: dict[str, bool] | None = None) -> dict:
     """``studies``: config's studies (for titles); ``figures``: stable name -> description,
     as from ``plan.figures.figure_names``; ``data``: the prepared datasets' provenance records
     (``data.prepared.prepare``); ``verification``: the custom layers' check
     (``models.verification.verify_layers``); ``per_class``: the runs' per-class accuracies
-    (``report.tables.read_per_class``)."""
+    (``report.tables.read_per_class``); ``varied_objects``: the config's statement of each
+    dataset (``datasets.<name>.varied_objects``)."""
     stats = over_seeds(summary)
     titles = {k: v.get("title", k) for k, v in studies.items()}
     per_class = per_class if per_class is not None else read_per_class([])
@@ -119,7 +121,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                     for _, r in table.iterrows() if r["receptive_fields"]]
                 if "receptive_field" in sdef.get("probes", []) else [],
             })
-        answered += questions.study_answers(stats[stats["study"] == study])
+        answered += questions.study_answers(stats[stats["study"] == study], varied_objects)
         # The answers first: each question's headline, linked to where its evidence is.
         if answered:
             key_findings.append({"title": titles[study], "anchor": f"{study}-conclusions",

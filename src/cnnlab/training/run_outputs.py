@@ -53,6 +53,7 @@ def final_metrics(trainer) -> tuple[dict, np.ndarray | None]:
                # architecture table, which then needs no PyTorch to rebuild the models.
                "layers": describe(model),
                **stability(st.steps),
+               "classes": len(rd.classes),
                "precision": precision_name(trainer.amp_dtype),
                # What the optimizer stepped with, read during training (the report's recipe).
                "momentum": {"min": st.momentum_seen[0], "max": st.momentum_seen[1]},
