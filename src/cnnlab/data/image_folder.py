@@ -39,7 +39,7 @@ class FolderListing:
     digest: str                         # what the folder holds: names, sizes, checksums
 
 
-def _class_files(folder: Path, where: str) -> dict[str, list[str]]:
+def _class_files(folder: Path, where: str, at_least: int = 2) -> dict[str, list[str]]:
     """``{class: [file names, sorted]}`` of one level of class folders."""
     if not folder.is_dir():
         raise FolderError(f"{where}: image folder {folder} does not exist or is not a folder")
@@ -59,7 +59,7 @@ def _class_files(folder: Path, where: str) -> dict[str, list[str]]:
         if not files:
             raise FolderError(f"{where}: class folder {entry.path} is empty")
         classes[entry.name] = files
-    if len(classes) < 2:
+    if len(classes) < at_least:
         raise FolderError(f"{where}: image folder {folder} has {len(classes)} class "
                           f"folder(s); a classifier needs at least two")
     return classes
@@ -108,7 +108,7 @@ def list_folder(root, test_fraction: float | None, split_seed: int = 0, where: s
     where = where or str(root)
     if (root / "train").is_dir() and (root / "test").is_dir():
         train_files = _class_files(root / "train", where)
-        test_files = _class_files(root / "test", where)
+        test_files = _class_files(root / "test", where, at_least=1)
         missing = sorted(set(train_files) - set(test_files))
         extra = sorted(set(test_files) - set(train_files))
         if missing or extra:

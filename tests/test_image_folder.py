@@ -1,0 +1,142 @@
+"""A folder of the user's own images as a dataset: listed and checked before any job (each
+bad input named), split once and stratified, prepared into the arrays every dataset has,
+byte for byte the images it holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab.data.image_folder import FolderError, list_folder, read_folder
+
+
+def write_images(folder, counts: dict[str, int], size=(8, 8), mode="RGB", seed=0):
+    """``counts`` images per class of random pixels; returns {relative path: array}."""
+    rng = np.random.default_rng(seed)
+    written = {}
+    for cls, n in counts.items():
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            shape = (*size, 3) if mode == "RGB" else size
+            pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+            Image.fromarray(pixels, mode).save(folder / cls / f"{i:03d}.png")
+            written[f"{cls}/{i:03d}.png"] = pixels
+    return written
+
+
+def test_a_folder_is_split_once_stratified_and_read_byte_for_byte(tmp_path):
+    written = write_images(tmp_path / "pets", {"cat": 10, "dog": 20})
+    listing = list_folder(tmp_path / "pets", test_fraction=0.2, split_seed=0)
+    assert listing.classes == ("cat", "dog")
+    test = [p for p, _ in listing.test]
+    assert sum(p.startswith("cat/") for p in test) == 2 and sum(p.startswith("dog/") for p in test) == 4
+    assert not set(test) & {p for p, _ in listing.train}
+    # The same seed gives the same split; another seed another one.
+    assert list_folder(tmp_path / "pets", 0.2, 0) == listing
+    assert list_folder(tmp_path / "pets", 0.2, 1).test != listing.test
+    parts = read_folder(listing, (8, 8), 3)
+    for split in ("train", "test"):
+        items = getattr(listing, split)
+        expected = np.stack([written[p].transpose(2, 0, 1) for p, _ in items])
+        np.testing.assert_array_equal(parts[f"{split}_images"], expected)
+        assert list(parts[f"{split}_labels"]) == [label for _, label in items]
+
+
+def test_the_digest_follows_what_the_folder_holds(tmp_path):
+    write_images(tmp_path / "f", {"a": 3, "b": 3})
+    cache = tmp_path / "cache"
+    first = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest == first  # nothing changed
+    image = tmp_path / "f" / "a" / "000.png"
+    image.touch()  # a new modification time, the same content: the same digest
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest == first
+    pixels = np.asarray(Image.open(image)).copy()
+    pixels[0, 0] ^= 1
+    Image.fromarray(pixels).save(image)  # one pixel changed
+    changed = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    assert changed != first
+    write_images(tmp_path / "f", {"b": 4})  # one image added to b
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest not in (first, changed)
+
+
+def test_images_are_resized_to_the_configured_size_and_channels(tmp_path):
+    write_images(tmp_path / "f", {"a": 2, "b": 2}, size=(20, 30))
+    listing = list_folder(tmp_path / "f", 0.5)
+    parts = read_folder(listing, (16, 12), 1)
+    assert parts["train_images"].shape == (2, 1, 16, 12) and parts["train_images"].dtype == np.uint8
+    first = tmp_path / "f" / listing.train[0][0]
+    expected = np.asarray(Image.open(first).convert("L").resize((12, 16), Image.Resampling.BILINEAR))
+    np.testing.assert_array_equal(parts["train_images"][0, 0], expected)
+
+
+def test_an_own_train_and_test_split_is_kept(tmp_path):
+    write_images(tmp_path / "f" / "train", {"a": 3, "b": 3})
+    write_images(tmp_path / "f" / "test", {"a": 1, "b": 2})
+    listing = list_folder(tmp_path / "f", test_fraction=None)
+    assert [p for p, _ in listing.test] == ["test/a/000.png", "test/b/000.png", "test/b/001.png"]
+    assert len(listing.train) == 6
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("missing", r"image folder .*nowhere does not exist"),
+    ("single class", r"has 1 class folder\(s\); a classifier needs at least two"),
+    ("empty class", r"class folder .*/dog is empty"),
+    ("stray file", r"dog/notes\.txt is not an image file"),
+    ("test misses a class", r"test has no class folder for \['dog'\]"),
+    ("too few to split", r"class 'dog' has 1 image\(s\): too few"),
+])
+def test_each_bad_folder_is_named_before_any_job(tmp_path, layout, message):
+    root = tmp_path / "f"
+    if layout == "single class":
+        write_images(root, {"cat": 3})
+    elif layout == "empty class":
+        write_images(root, {"cat": 3})
+        (root / "dog").mkdir()
+    elif layout == "stray file":
+        write_images(root, {"cat": 3, "dog": 3})
+        (root / "dog" / "notes.txt").write_text("x")
+    elif layout == "test misses a class":
+        write_images(root / "train", {"cat": 3, "dog": 3})
+        write_images(root / "test", {"cat": 1})
+    elif layout == "too few to split":
+        write_images(root, {"cat": 3, "dog": 1})
+    path = tmp_path / "nowhere" if layout == "missing" else root
+    with pytest.raises(FolderError, match=message):
+        list_folder(path, test_fraction=0.5, where="datasets.pets")
+
+
+def test_an_unreadable_image_is_named(tmp_path):
+    write_images(tmp_path / "f", {"a": 2, "b": 2})
+    (tmp_path / "f" / "b" / "001.png").write_bytes(b"not a png")
+    listing = list_folder(tmp_path / "f", 0.5)
+    with pytest.raises(FolderError, match=r"unreadable image .*b/001\.png"):
+        read_folder(listing, (8, 8), 3)
+
+
+@pytest.mark.real_data
+def test_cifar10_exported_as_pngs_prepares_to_the_native_reader_s_bytes(real_data_dir, tmp_path):
+    """2,000 training and 500 test images of the real CIFAR-10 (../shared/datasets), exported
+    as PNG class folders: the folder's arrays are the native reader's, byte for byte, with
+    the same labels, in the folder's order (class, then file name = index)."""
+    from cnnlab.data.sources import read_cifar10_mirror
+
+    native = read_cifar10_mirror(real_data_dir / "cifar10")
+    classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+               "truck")
+    chosen = {"train": np.arange(2000), "test": np.arange(500)}
+    for split, index in chosen.items():
+        for i in index:
+            label = native[f"{split}_labels"][i]
+            folder = tmp_path / "png" / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(native[f"{split}_images"][i].transpose(1, 2, 0)).save(
+                folder / f"{i:05d}.png")
+    listing = list_folder(tmp_path / "png", test_fraction=None)
+    assert listing.classes == classes
+    parts = read_folder(listing, (32, 32), 3, workers=2)
+    for split, index in chosen.items():
+        labels = native[f"{split}_labels"][index]
+        order = index[np.lexsort((index, labels))]  # by class, then by index
+        np.testing.assert_array_equal(parts[f"{split}_images"], native[f"{split}_images"][order])
+        np.testing.assert_array_equal(parts[f"{split}_labels"], native[f"{split}_labels"][order])
