@@ -251,3 +251,16 @@ def test_verification_rows_call_a_layer_equal_only_within_the_tolerance():
     assert rows[2]["gradcheck"] == "FAILED" and rows[0]["ratio"] == "1.23x"
     assert rows[1]["forward"] == "2.0e-05"
     assert verification_rows(None) == []
+
+
+def test_an_unresolved_larger_gap_gets_no_explanation():
+    """One seed each: nothing is resolved, so the field's reason is not claimed."""
+    frame = pd.concat([
+        summary_frame({"mlp": [0.97], "cnn": [0.98]}),
+        summary_frame({"mlp": [0.40], "cnn": [0.55]}).assign(dataset="cifar10")],
+        ignore_index=True)
+    frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
+    line = questions.cnn_advantage_across_datasets(
+        over_seeds(frame), {"mnist": False, "cifar10": True})[0].sentences[0]
+    assert "The larger gap, on cifar10, is not resolved" in line
+    assert "its objects vary" not in line
