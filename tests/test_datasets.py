@@ -191,3 +191,33 @@ def test_unreadable_path_is_named_as_such(tmp_path, monkeypatch):
 
     monkeypatch.setattr(files.os, "access", lambda path, mode: False)
     assert files.path_problem(tmp_path, "folder") == "is not readable (check its permissions)"
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "kmnist"])
+def test_fashion_mnist_and_kmnist_are_read_from_their_idx_files_checked_by_their_md5s(
+        tmp_path, monkeypatch, name):
+    """Their real files are not on this machine (no network): files in the original IDX
+    format with synthetic content, checked against the official MD5s (which they fail),
+    then against their own (round trip), and a truncated one."""
+    parts = sources.make_synthetic(name, 40, 20)
+    assert parts["train_images"].shape == (40, 1, 28, 28)
+    folder = tmp_path / "mirror" / name
+    folder.mkdir(parents=True)
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", parts[f"{split}_images"][:, 0])
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", parts[f"{split}_labels"])
+    with pytest.raises(sources.DataError, match=rf"corrupt dataset file .*{name}/.*md5 is .*, "
+                                                rf"expected {sources.IDX_MD5[name]['train-images-idx3-ubyte.gz']}"):
+        sources.read_mirror(name, tmp_path / "mirror")
+    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in sources.MNIST_MD5}
+    monkeypatch.setitem(sources.IDX_MD5, name, own)
+    read = sources.read_mirror(name, tmp_path / "mirror")
+    for key in parts:
+        np.testing.assert_array_equal(read[key], parts[key])
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-5])
+    monkeypatch.setitem(sources.IDX_MD5[name], "t10k-labels-idx1-ubyte.gz",
+                        hashlib.md5(labels.read_bytes()).hexdigest())
+    with pytest.raises(sources.DataError, match="t10k-labels-idx1-ubyte.gz"):
+        sources.read_mirror(name, tmp_path / "mirror")
+    assert catalog.DATASETS[name].classes[0] in ("T-shirt/top", "o")

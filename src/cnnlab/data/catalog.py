@@ -22,8 +22,14 @@ CIFAR10 = DatasetInfo(
     "cifar10", (3, 32, 32),
     ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
     50_000, 10_000)
-BUILTIN = (MNIST.name, CIFAR10.name)
-DATASETS = {d.name: d for d in (MNIST, CIFAR10)}
+FASHION_MNIST = DatasetInfo(
+    "fashion_mnist", (1, 28, 28),
+    ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+     "Bag", "Ankle boot"), 60_000, 10_000)
+KMNIST = DatasetInfo("kmnist", (1, 28, 28),
+                     ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), 60_000, 10_000)
+BUILTIN = (MNIST.name, CIFAR10.name, FASHION_MNIST.name, KMNIST.name)
+DATASETS = {d.name: d for d in (MNIST, CIFAR10, FASHION_MNIST, KMNIST)}
 SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
 SYNTHETIC_TEST_IMAGES = 500
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.catalog import dataset_info
-from cnnlab.data.sources import (DataError, file_digest, make_synthetic, read_mirror,
+from cnnlab.data.sources import (TORCHVISION, DataError, file_digest, make_synthetic, read_mirror,
                                  read_torchvision)
 from cnnlab.files import atomic_path
 
@@ -70,7 +70,7 @@ def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
         origin, files = f"mirror {Path(mirror).resolve()}", sorted((Path(mirror) / name).glob("*"))
     elif source == "download":
         parts = read_torchvision(name, Path(download_root), download=True)
-        folder = {"mnist": "MNIST", "cifar10": "cifar-10-batches-py"}[name]
+        folder = TORCHVISION[name][1]
         origin, files = "torchvision download", sorted((Path(download_root) / folder).rglob("*"))
     elif source == "synthetic":
         parts = make_synthetic(name)

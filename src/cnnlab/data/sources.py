@@ -30,6 +30,26 @@ MNIST_MD5 = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
+# Fashion-MNIST and Kuzushiji-MNIST come in MNIST's four IDX files, with their own official
+# MD5s (the ones torchvision checks).
+IDX_MD5 = {
+    "mnist": MNIST_MD5,
+    "fashion_mnist": {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
+    "kmnist": {
+        "train-images-idx3-ubyte.gz": "bdb82020997e1d708af4cf47b453dcf7",
+        "train-labels-idx1-ubyte.gz": "e144d726b3acfaa3e44228e80efcd344",
+        "t10k-images-idx3-ubyte.gz": "5c965bf0a639b31b8f53240b1b52f4d7",
+        "t10k-labels-idx1-ubyte.gz": "7320c461ea6c1c855c0b718fb2a4b134",
+    },
+}
+# torchvision's dataset class and the folder its download lands in, per dataset.
+TORCHVISION = {"mnist": ("MNIST", "MNIST"), "fashion_mnist": ("FashionMNIST", "FashionMNIST"),
+               "kmnist": ("KMNIST", "KMNIST"), "cifar10": ("CIFAR10", "cifar-10-batches-py")}
 CIFAR10_BIN_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
 CIFAR10_BIN_TEST = "test_batch.bin"
 CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes
@@ -93,8 +113,9 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def read_mnist_mirror(folder: Path, md5: dict[str, str] = MNIST_MD5) -> dict[str, np.ndarray]:
-    """Read the four original MNIST files, each checked against its official MD5 first."""
-    hint = "put the four original MNIST .gz files there (see README, 'Offline mirror')"
+    """Read the four original IDX files (MNIST's, or Fashion-MNIST's or KMNIST's with their
+    ``md5``), each checked against its official MD5 first."""
+    hint = "put the four original IDX .gz files there (see README, 'Offline mirror')"
     for name, digest in md5.items():
         _check_digest(_require(folder / name, hint), digest, "md5", "download it again.")
     parts = {}
@@ -154,8 +175,8 @@ def read_mirror(name: str, mirror: Path) -> dict[str, np.ndarray]:
     folder = mirror / name
     sums = {k.split("/", 1)[1]: v for k, v in read_sha256sums(mirror).items()
             if k.startswith(f"{name}/")}
-    if name == "mnist":
-        return read_mnist_mirror(folder)
+    if name in IDX_MD5:
+        return read_mnist_mirror(folder, IDX_MD5[name])
     if name == "cifar10":
         return read_cifar10_mirror(folder, sums)
     raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
@@ -168,7 +189,7 @@ def read_torchvision(name: str, root: Path, download: bool = True) -> dict[str, 
     """torchvision's own download and checks; the tensors are taken as they are, no transforms."""
     from torchvision import datasets as tvd  # imported here: only the download path needs it
 
-    cls = {"mnist": tvd.MNIST, "cifar10": tvd.CIFAR10}[name]
+    cls = getattr(tvd, TORCHVISION[name][0])
     parts = {}
     for split, train in (("train", True), ("test", False)):
         ds = cls(root=str(root), train=train, download=download)
