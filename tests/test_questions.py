@@ -235,3 +235,17 @@ def test_questions_read_model_defaults_from_the_builders_signatures():
     [answer] = depth(table, "cifar10")
     assert answer.sentences[1].startswith("4 layers.")
     assert "With batch norm: ratio 5.0e-01, 29.00%" in answer.sentences[1]
+
+
+def test_per_class_rows_at_many_classes_show_the_hardest_only():
+    """100 classes (CIFAR-100, a large folder): 20 columns, the lowest mean accuracy."""
+    from cnnlab.report.tables import MOST_CLASSES_SHOWN
+
+    table = variants({"a": ("mlp", {}, [0.5]), "b": ("mlp", {}, [0.5])})
+    per_class = pd.DataFrame([
+        {"study": "s", "dataset": "cifar10", "variant": v, "class": f"c{i:03d}",
+         "accuracy": (i + (0.5 if v == "b" else 0)) / 200} for v in "ab" for i in range(100)])
+    classes, rows = per_class_rows(per_class, table)
+    assert classes == [f"c{i:03d}" for i in range(MOST_CLASSES_SHOWN)]
+    assert [r["hardest"] for r in rows] == ["c000", "c000"]
+    assert len(rows[0]["accs"]) == MOST_CLASSES_SHOWN

@@ -109,6 +109,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
                 "classes": classes, "per_class": class_rows,
+                "classes_total": per_class.loc[(per_class["study"] == study)
+                                               & (per_class["dataset"] == ds), "class"].nunique(),
                 # The dataset's figures, then each variant's (scope "variant").
                 "figures": [
                     {"file": f"figures/{name}.png",

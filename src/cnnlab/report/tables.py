@@ -48,23 +48,34 @@ def read_per_class(paths: list) -> pd.DataFrame:
         columns=["study", "dataset", "variant", "class", "accuracy"])
 
 
+# More classes than this and the table shows only the hardest ones (CIFAR-100's 100
+# columns would be unreadable): the lowest mean accuracy over the variants.
+MOST_CLASSES_SHOWN = 20
+
+
 def per_class_rows(per_class: pd.DataFrame, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
     """Mean per-class test accuracy (percent) over seeds, one row per variant of ``table``
-    (a study's dataset), in its order; classes as columns, with the hardest class named."""
+    (a study's dataset), in its order; classes as columns (beyond ``MOST_CLASSES_SHOWN``,
+    only that many of the hardest), with each variant's hardest class named."""
     if per_class.empty or table.empty:
         return [], []
     first = table.iloc[0]
     here = per_class[(per_class["study"] == first["study"])
                      & (per_class["dataset"] == first["dataset"])]
     means = here.groupby(["variant", "class"], sort=False)["accuracy"].mean().unstack()
-    classes = list(dict.fromkeys(here["class"].astype(str)))
+    every = list(dict.fromkeys(here["class"].astype(str)))
     means.columns = means.columns.astype(str)
+    classes = every
+    if len(every) > MOST_CLASSES_SHOWN:
+        hardest = means[every].mean().nsmallest(MOST_CLASSES_SHOWN).index
+        classes = [c for c in every if c in set(hardest)]
     rows = []
     for _, r in table.iterrows():
         if r["variant"] not in means.index:
             continue
         acc = means.loc[r["variant"], classes]
+        whole = means.loc[r["variant"], every]
         rows.append({"label": r["label"],
                      "accs": ["n/a" if pd.isna(a) else f"{100 * a:.1f}" for a in acc],
-                     "hardest": str(acc.idxmin()) if acc.notna().any() else "n/a"})
+                     "hardest": str(whole.idxmin()) if whole.notna().any() else "n/a"})
     return classes, rows
