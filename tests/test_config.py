@@ -111,8 +111,8 @@ def test_study_at_scale_replaces_the_scale_s_sizes_for_that_study_only(config):
      r"variants\[1\] \(cnn\): model 'simple_cnn' has no argument 'chanels'"),
     (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][1].update(name="mlp"),
      r"variants\[1\].name: duplicate variant 'mlp'"),
-    (lambda c: c["studies"]["task1"]["datasets"].update(svhn={"variants": [{"name": "a", "model": "mlp"}]}),
-     r"studies.task1.datasets.svhn: unknown dataset"),
+    (lambda c: c["studies"]["task1"]["datasets"].update(imagenet={"variants": [{"name": "a", "model": "mlp"}]}),
+     r"studies.task1.datasets.imagenet: unknown dataset"),
     (lambda c: c["studies"]["task1"]["datasets"]["mnist"]["variants"][0].update(name="a/b"),
      r"variants\[0\].name: 'a/b' must match"),
 ])

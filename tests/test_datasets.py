@@ -181,8 +181,8 @@ def test_synthetic_data_is_deterministic_and_shaped():
 
 
 def test_unknown_dataset():
-    with pytest.raises(KeyError, match="unknown dataset 'svhn'"):
-        catalog.dataset_info("svhn")
+    with pytest.raises(KeyError, match="unknown dataset 'imagenet'"):
+        catalog.dataset_info("imagenet")
 
 
 def test_unreadable_path_is_named_as_such(tmp_path, monkeypatch):
@@ -221,3 +221,62 @@ def test_fashion_mnist_and_kmnist_are_read_from_their_idx_files_checked_by_their
     with pytest.raises(sources.DataError, match="t10k-labels-idx1-ubyte.gz"):
         sources.read_mirror(name, tmp_path / "mirror")
     assert catalog.DATASETS[name].classes[0] in ("T-shirt/top", "o")
+
+
+def write_cifar100(folder, parts, classes):
+    import pickle
+
+    folder.mkdir(parents=True)
+    for split in ("train", "test"):
+        batch = {"data": parts[f"{split}_images"].reshape(len(parts[f"{split}_images"]), -1),
+                 "fine_labels": parts[f"{split}_labels"].tolist(),
+                 "coarse_labels": [0] * len(parts[f"{split}_labels"])}
+        with open(folder / split, "wb") as f:
+            pickle.dump(batch, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({"fine_label_names": list(classes)}, f)
+
+
+def write_svhn(folder, parts):
+    from scipy.io import savemat
+
+    folder.mkdir(parents=True)
+    for split in ("train", "test"):
+        labels = parts[f"{split}_labels"].copy()
+        labels[labels == 0] = 10  # SVHN's file says 10 for the digit 0
+        savemat(folder / f"{split}_32x32.mat",
+                {"X": parts[f"{split}_images"].transpose(2, 3, 1, 0), "y": labels[:, None]})
+
+
+@pytest.mark.parametrize("name", ["cifar100", "svhn"])
+def test_cifar100_and_svhn_are_read_from_their_files_checked_by_their_md5s(
+        tmp_path, monkeypatch, name):
+    """Their real files are not on this machine: files in the original formats (CIFAR-100's
+    python version, SVHN's .mat) with synthetic content; the official MD5s refuse them
+    (and a file that is not the official one is never unpickled), their own MD5s read them
+    back exactly, and a truncated file is named."""
+    parts = sources.make_synthetic(name, 120, 40)
+    assert parts["train_images"].shape == (120, 3, 32, 32)
+    assert set(parts["train_labels"]) == set(range(len(catalog.DATASETS[name].classes)))
+    folder = tmp_path / "mirror" / name
+    if name == "cifar100":
+        write_cifar100(folder, parts, catalog.DATASETS[name].classes)
+        official, first = sources.CIFAR100_MD5, "train"
+    else:
+        write_svhn(folder, parts)
+        official, first = sources.SVHN_MD5, "train_32x32.mat"
+    with pytest.raises(sources.DataError,
+                       match=rf"corrupt dataset file .*{name}/{first}: md5 is .*, "
+                             rf"expected {official[first]}"):
+        sources.read_mirror(name, tmp_path / "mirror")
+    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in official}
+    monkeypatch.setattr(sources, "CIFAR100_MD5" if name == "cifar100" else "SVHN_MD5", own)
+    reader = sources.read_cifar100_mirror if name == "cifar100" else sources.read_svhn_mirror
+    read = reader(folder, own)
+    for key in parts:
+        np.testing.assert_array_equal(read[key], parts[key])
+    test_file = folder / ("test" if name == "cifar100" else "test_32x32.mat")
+    test_file.write_bytes(test_file.read_bytes()[:-200])
+    own[test_file.name] = hashlib.md5(test_file.read_bytes()).hexdigest()
+    with pytest.raises(sources.DataError, match=rf"corrupt dataset file .*{test_file.name}"):
+        reader(folder, own)

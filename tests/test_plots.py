@@ -161,3 +161,19 @@ def test_an_unknown_probe_kind_is_an_error_not_feature_maps(drawn, tmp_path):
         plots.probe_figure("saliency", [("A", [np.zeros((4, 4))])], np.zeros((3, 8, 8)),
                            tmp_path / "p.png")
     assert not drawn and not (tmp_path / "p.png").exists()
+
+
+def test_confusion_at_many_classes_shows_the_most_confused_pairs(drawn, tmp_path):
+    """A 100 x 100 grid is unreadable: each variant's 15 most confused pairs instead."""
+    classes = [f"c{i}" for i in range(100)]
+    counts = np.eye(100, dtype=int) * 50
+    counts[3, 7] = 30  # 30 of c3's 80 images went to c7: the most confused pair
+    counts[5, 2] = 10
+    matrix = pd.DataFrame(counts, index=classes, columns=classes)
+    assert list(plots.most_confused(matrix).index[:2]) == ["c3 \u2192 c7", "c5 \u2192 c2"]
+    assert plots.most_confused(matrix).iloc[0] == pytest.approx(100 * 30 / 80)
+    plots.confusion({"A": matrix, "B": matrix}, tmp_path / "c.png")
+    axes = [ax for ax in drawn[0].axes if ax.get_visible()]
+    assert len(axes) == 2 and not axes[0].images  # bars, not a heatmap
+    assert [t.get_text() for t in axes[0].get_yticklabels()][0] == "c3 \u2192 c7"
+    assert "2 most confused of 100 classes" in axes[0].get_title()

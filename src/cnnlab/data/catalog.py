@@ -28,8 +28,19 @@ FASHION_MNIST = DatasetInfo(
      "Bag", "Ankle boot"), 60_000, 10_000)
 KMNIST = DatasetInfo("kmnist", (1, 28, 28),
                      ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"), 60_000, 10_000)
-BUILTIN = (MNIST.name, CIFAR10.name, FASHION_MNIST.name, KMNIST.name)
-DATASETS = {d.name: d for d in (MNIST, CIFAR10, FASHION_MNIST, KMNIST)}
+CIFAR100 = DatasetInfo("cifar100", (3, 32, 32), tuple("""
+    apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus
+    butterfly camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch
+    crab crocodile cup dinosaur dolphin elephant flatfish forest fox girl hamster house
+    kangaroo keyboard lamp lawn_mower leopard lion lizard lobster man maple_tree motorcycle
+    mountain mouse mushroom oak_tree orange orchid otter palm_tree pear pickup_truck pine_tree
+    plain plate poppy porcupine possum rabbit raccoon ray road rocket rose sea seal shark
+    shrew skunk skyscraper snail snake spider squirrel streetcar sunflower sweet_pepper table
+    tank telephone television tiger tractor train trout tulip turtle wardrobe whale
+    willow_tree wolf woman worm""".split()), 50_000, 10_000)
+SVHN = DatasetInfo("svhn", (3, 32, 32), tuple(str(d) for d in range(10)), 73_257, 26_032)
+BUILTIN = (MNIST.name, CIFAR10.name, FASHION_MNIST.name, KMNIST.name, CIFAR100.name, SVHN.name)
+DATASETS = {d.name: d for d in (MNIST, CIFAR10, FASHION_MNIST, KMNIST, CIFAR100, SVHN)}
 SYNTHETIC_TRAIN_IMAGES = 2000  # per dataset, as the synthetic data job writes them
 SYNTHETIC_TEST_IMAGES = 500
 

@@ -70,8 +70,10 @@ def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
         origin, files = f"mirror {Path(mirror).resolve()}", sorted((Path(mirror) / name).glob("*"))
     elif source == "download":
         parts = read_torchvision(name, Path(download_root), download=True)
-        folder = TORCHVISION[name][1]
-        origin, files = "torchvision download", sorted((Path(download_root) / folder).rglob("*"))
+        folder, root = TORCHVISION[name][1], Path(download_root)
+        # SVHN's files land in the root itself, beside other datasets' folders.
+        files = sorted((root / folder).rglob("*")) if folder else sorted(root.glob("*_32x32.mat"))
+        origin = "torchvision download"
     elif source == "synthetic":
         parts = make_synthetic(name)
         origin, files = "synthetic (cnnlab.data.make_synthetic)", []

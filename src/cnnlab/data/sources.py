@@ -47,9 +47,17 @@ IDX_MD5 = {
         "t10k-labels-idx1-ubyte.gz": "7320c461ea6c1c855c0b718fb2a4b134",
     },
 }
+# CIFAR-100's python version and SVHN's cropped digits: the files and official MD5s that
+# torchvision checks.
+CIFAR100_MD5 = {"train": "16019d7e3df5f24257cddd939b257f8d",
+                "test": "f0ef6b0ae62326f3e7ffe157b7ffb9bd",
+                "meta": "7973b15100ade9c7d40fb424638fde48"}
+SVHN_MD5 = {"train_32x32.mat": "e26dedcc434d2e4c54c9b2d4a06d8373",
+            "test_32x32.mat": "eb5a983be6a315427106f1b164d9cef3"}
 # torchvision's dataset class and the folder its download lands in, per dataset.
 TORCHVISION = {"mnist": ("MNIST", "MNIST"), "fashion_mnist": ("FashionMNIST", "FashionMNIST"),
-               "kmnist": ("KMNIST", "KMNIST"), "cifar10": ("CIFAR10", "cifar-10-batches-py")}
+               "kmnist": ("KMNIST", "KMNIST"), "cifar10": ("CIFAR10", "cifar-10-batches-py"),
+               "cifar100": ("CIFAR100", "cifar-100-python"), "svhn": ("SVHN", "")}
 CIFAR10_BIN_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
 CIFAR10_BIN_TEST = "test_batch.bin"
 CIFAR10_RECORD = 1 + 3 * 32 * 32  # one label byte, then the R, G and B planes
@@ -166,6 +174,59 @@ def read_cifar10_mirror(folder: Path, sha256: dict[str, str] | None = None) -> d
     }
 
 
+# --------------------------------------------------------------------------- CIFAR-100, SVHN
+
+
+def read_cifar100_mirror(folder: Path, md5: dict[str, str] = CIFAR100_MD5) -> dict[str, np.ndarray]:
+    """CIFAR-100's python version (``train``, ``test``, ``meta``: what torchvision reads), each
+    checked against its official MD5 before it is unpickled (a file that is not the official
+    one is never loaded). Fine labels, 100 classes."""
+    import pickle
+
+    hint = "put CIFAR-100's python version (train, test, meta) there"
+    for name, digest in md5.items():
+        _check_digest(_require(folder / name, hint), digest, "md5", "download it again.")
+    parts = {}
+    for split in ("train", "test"):
+        try:
+            with open(folder / split, "rb") as f:
+                batch = pickle.load(f, encoding="latin1")
+            images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+            labels = np.asarray(batch["fine_labels"], dtype=np.int64)
+        except (pickle.UnpicklingError, EOFError, KeyError, ValueError) as e:
+            raise DataError(f"corrupt dataset file {folder / split}: {type(e).__name__}: {e}") \
+                from None
+        if len(images) != len(labels) or labels.max() > 99:
+            raise DataError(f"corrupt dataset file {folder / split}: {len(images)} images, "
+                            f"{len(labels)} labels, largest label {labels.max()}")
+        parts[f"{split}_images"], parts[f"{split}_labels"] = images, labels
+    return parts
+
+
+def read_svhn_mirror(folder: Path, md5: dict[str, str] = SVHN_MD5) -> dict[str, np.ndarray]:
+    """SVHN's cropped digits (``train_32x32.mat``, ``test_32x32.mat``), checked against their
+    official MD5s; label 10 is the digit 0, as torchvision maps it."""
+    from scipy.io import loadmat
+
+    hint = "put SVHN's train_32x32.mat and test_32x32.mat there"
+    for name, digest in md5.items():
+        _check_digest(_require(folder / name, hint), digest, "md5", "download it again.")
+    parts = {}
+    for split in ("train", "test"):
+        path = folder / f"{split}_32x32.mat"
+        try:
+            mat = loadmat(path)
+            images = np.ascontiguousarray(np.asarray(mat["X"], dtype=np.uint8).transpose(3, 2, 0, 1))
+            labels = np.asarray(mat["y"], dtype=np.int64).reshape(-1) % 10
+        except (ValueError, KeyError, OSError, TypeError) as e:
+            raise DataError(f"corrupt dataset file {path}: {type(e).__name__}: {e}") from None
+        if len(images) != len(labels):
+            raise DataError(f"corrupt dataset file {path}: {len(images)} images but "
+                            f"{len(labels)} labels")
+        parts[f"{split}_images"], parts[f"{split}_labels"] = images, labels
+    return parts
+
+
 def read_mirror(name: str, mirror: Path) -> dict[str, np.ndarray]:
     """Read dataset ``name`` from ``mirror/<name>/``, verifying checksums on the way."""
     mirror = Path(mirror)
@@ -179,6 +240,10 @@ def read_mirror(name: str, mirror: Path) -> dict[str, np.ndarray]:
         return read_mnist_mirror(folder, IDX_MD5[name])
     if name == "cifar10":
         return read_cifar10_mirror(folder, sums)
+    if name == "cifar100":
+        return read_cifar100_mirror(folder)
+    if name == "svhn":
+        return read_svhn_mirror(folder)
     raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(DATASETS)}")
 
 
@@ -192,11 +257,16 @@ def read_torchvision(name: str, root: Path, download: bool = True) -> dict[str, 
     cls = getattr(tvd, TORCHVISION[name][0])
     parts = {}
     for split, train in (("train", True), ("test", False)):
-        ds = cls(root=str(root), train=train, download=download)
-        images = np.asarray(ds.data, dtype=np.uint8)
-        images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+        if name == "svhn":  # its own split argument, images already N x C x H x W
+            ds = cls(root=str(root), split=split, download=download)
+            images, labels = np.asarray(ds.data, dtype=np.uint8), ds.labels
+        else:
+            ds = cls(root=str(root), train=train, download=download)
+            images = np.asarray(ds.data, dtype=np.uint8)
+            images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+            labels = ds.targets
         parts[f"{split}_images"] = np.ascontiguousarray(images)
-        parts[f"{split}_labels"] = np.asarray(ds.targets, dtype=np.int64)
+        parts[f"{split}_labels"] = np.asarray(labels, dtype=np.int64)
     return parts
 
 

@@ -76,7 +76,9 @@ KINDS: dict[str, FigureKind] = {
         "dataset", "confusion.csv",
         "Confusion matrices, one per variant, summed over seeds; each row shows where the "
         "images of one true class went, in percent. Look off the diagonal: which classes a "
-        "model confuses (on CIFAR-10 typically cat with dog, automobile with truck)."),
+        "model confuses (on CIFAR-10 typically cat with dog, automobile with truck). With "
+        "more than 20 classes, each panel shows instead the 15 most confused pairs (true "
+        "\u2192 predicted, percent of the true class's test images)."),
 }
 
 PROBES = [k for k, v in KINDS.items() if v.probe]

@@ -45,10 +45,51 @@ def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
     _save(grid.figure, path)
 
 
+# Beyond this many classes a matrix is unreadable (CIFAR-100's 100 x 100): the figure shows
+# each variant's most confused pairs instead.
+MATRIX_CLASSES = 20
+PAIRS_SHOWN = 15
+
+
 def confusion(matrices: dict[str, pd.DataFrame], path, title: str = "") -> None:
     """One heatmap per variant (label -> counts, true classes in rows), each row normalized
-    to the share of its true class, annotated in percent; up to 4 per row of panels."""
-    _save(confusion_figure(matrices, title), path)
+    to the share of its true class, annotated in percent; up to 4 per row of panels. With
+    more than ``MATRIX_CLASSES`` classes, each variant's most confused pairs instead."""
+    n = len(next(iter(matrices.values())))
+    figure = confusion_figure if n <= MATRIX_CLASSES else confused_pairs_figure
+    _save(figure(matrices, title), path)
+
+
+def most_confused(matrix: pd.DataFrame, k: int = PAIRS_SHOWN) -> pd.Series:
+    """The ``k`` largest off-diagonal shares (percent of the true class's images), indexed
+    "true -> predicted", largest first."""
+    share = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0) * 100
+    values = share.to_numpy(copy=True)
+    np.fill_diagonal(values, np.nan)
+    flat = pd.Series(values.ravel(), index=[f"{t} \u2192 {p}" for t in share.index
+                                            for p in share.columns]).dropna()
+    return flat[flat > 0].nlargest(k)
+
+
+def confused_pairs_figure(matrices: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
+    """Per variant, a bar per most confused pair (true -> predicted, share of the true
+    class's images); up to 3 panels per row."""
+    cols = min(3, len(matrices))
+    rows = -(-len(matrices) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 5.2, rows * 4.2), squeeze=False,
+                             layout="constrained")
+    for ax, (label, matrix) in zip(axes.flat, matrices.items()):
+        pairs = most_confused(matrix)
+        ax.barh(range(len(pairs)), pairs.to_numpy(), color="#4878a8")
+        ax.set_yticks(range(len(pairs)), list(pairs.index), fontsize=7)
+        ax.invert_yaxis()  # the most confused pair on top
+        ax.set_xlabel("% of the true class's test images")
+        ax.set_title(f"{label}: {len(pairs)} most confused of {len(matrix)} classes", fontsize=9)
+    for ax in list(axes.flat)[len(matrices):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def confusion_figure(matrices: dict[str, pd.DataFrame], title: str = "") -> plt.Figure:
