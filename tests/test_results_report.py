@@ -179,7 +179,7 @@ def test_cnn_vs_mlp_gap_is_computed_per_dataset_and_compared():
         summary_frame({"mlp": [0.97, 0.975, 0.972], "cnn": [0.99, 0.991, 0.992]}),
         summary_frame({"mlp": [0.50, 0.51, 0.52], "cnn": [0.65, 0.66, 0.64]}).assign(
             dataset="cifar10")], ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
     stats = over_seeds(frame)
     mnist = findings.conv_over_mlp(stats[stats["dataset"] == "mnist"])
     assert mnist[0] == pytest.approx(1.87, abs=0.01) and "n = 3 and 3 seeds: resolved" in mnist[1]
@@ -204,7 +204,7 @@ def test_cnn_gap_in_the_unexpected_direction_is_said_not_explained_away():
         summary_frame({"mlp": [0.93, 0.935, 0.932], "cnn": [0.98, 0.978, 0.979]}),
         summary_frame({"mlp": [0.41, 0.42, 0.43], "cnn": [0.42, 0.44, 0.43]}).assign(
             dataset="cifar10")], ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
     line = questions.cnn_advantage_across_datasets(
         over_seeds(frame), {"mnist": False, "cifar10": True})[0].sentences[0]
     assert "It is larger on mnist, the opposite of the usual finding" in line
@@ -259,7 +259,7 @@ def test_an_unresolved_larger_gap_gets_no_explanation():
         summary_frame({"mlp": [0.97], "cnn": [0.98]}),
         summary_frame({"mlp": [0.40], "cnn": [0.55]}).assign(dataset="cifar10")],
         ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", "model"] = "simple_cnn"
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
     line = questions.cnn_advantage_across_datasets(
         over_seeds(frame), {"mnist": False, "cifar10": True})[0].sentences[0]
     assert "The larger gap, on cifar10, is not resolved" in line

@@ -114,13 +114,16 @@ def efficiency(table: pd.DataFrame, tolerance: float = 0.01) -> str | None:
 
 
 def conv_over_mlp(table: pd.DataFrame) -> tuple[float, str, bool, str] | None:
-    """The best convolutional variant against the best fully connected one (model
-    ``mlp``) of one dataset: (gap in points, sentence, resolved by Welch's test, the two
-    variants and their accuracies in a few words), or None without both."""
+    """The best convolutional variant against the best fully connected one of one dataset:
+    (gap in points, sentence, resolved by Welch's test, the two variants and their
+    accuracies in a few words), or None without both. Told apart by what the runs recorded,
+    not by model name, so a user's own models count too: a model without a convolution has
+    no receptive field."""
     ok = measured(table)
     if ok is None:
         return None
-    mlps, convs = ok[ok["model"] == "mlp"], ok[ok["model"] != "mlp"]
+    dense = ok["receptive_fields"].fillna("") == ""
+    mlps, convs = ok[dense], ok[~dense]
     if mlps.empty or convs.empty:
         return None
     mlp = mlps.loc[mlps["test_acc_mean"].idxmax()]
