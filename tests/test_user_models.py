@@ -119,3 +119,17 @@ def test_torchvision_models_by_name_and_a_shape_they_cannot_take(config):
     net = build_model("torchvision.resnet18", (3, 32, 32), 10)
     assert net.fc.out_features == 10
     assert sum(p.numel() for p in net.parameters()) == 11_181_642  # ResNet-18, 10 classes
+
+
+def test_models_from_an_importable_module_name(config, tmp_path, monkeypatch):
+    """`models_from: [lab_models]`: a module on the Python path, found without running it."""
+    package = tmp_path / "site"
+    package.mkdir()
+    shutil.copy(EXAMPLE, package / "lab_models.py")
+    monkeypatch.syspath_prepend(str(package))
+    runs = with_user_model(config, "lab_models")
+    assert runs[run_dir("task1", "cifar10", "mine", 0)]["model_source"]["file"] == \
+        str(package / "lab_models.py")
+    with pytest.raises(ConfigError, match="models_from: no_such_module is neither a .py file "
+                                          "nor an importable module"):
+        with_user_model(config, "no_such_module")
