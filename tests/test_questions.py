@@ -82,6 +82,9 @@ def test_clipping_is_compared_with_its_unclipped_twin():
     assert line.startswith("explode: total gradient norm at initialization 154 ")
     assert "Clipping the global norm to 1: 20.00%" in line
     assert "clipping changed test accuracy by +9.67 points (Welch's t-test" in line
+    # The headline names both twins, set off in quotes, with their intervals.
+    assert answer.headline == ("clipping: \u201cclip\u201d 20.00% ± 2.48 against "
+                               "\u201cexplode\u201d 10.33% ± 1.43, +9.7 points, resolved.")
 
 
 def test_custom_layers_equal_their_built_in_twin_only_within_seed_noise():

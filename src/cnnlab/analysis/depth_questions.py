@@ -9,8 +9,8 @@ import math
 import pandas as pd
 
 from cnnlab.analysis.answer import Answer, chance, ratio_text, with_settings
-from cnnlab.analysis.findings import compare, pct
-from cnnlab.analysis.statistics import above_chance
+from cnnlab.analysis.findings import accuracy_text, compare, named, pct
+from cnnlab.analysis.statistics import above_chance, welch
 
 VANISHED = 1e-2  # first/last gradient ratio below this: the signal lost 2 orders of magnitude
 
@@ -118,10 +118,13 @@ def clipping(deep: pd.DataFrame) -> list[Answer]:
         if u["n"] > 0 and c["n"] > 0:
             diff = 100 * (c["test_acc_mean"] - u["test_acc_mean"])
             line += f"; clipping changed test accuracy by {diff:+.2f} points ({compare(c, u)})."
-            head = f"clipping: {diff:+.2f} points on {u['label']}."
+            verdict = "resolved" if welch(c["test_acc_values"], u["test_acc_values"]).resolved \
+                else "not resolved"
+            head = (f"clipping: {named(c)} {accuracy_text(c)} against {named(u)} "
+                    f"{accuracy_text(u)}, {diff:+.1f} points, {verdict}.")
         else:
             line += "."
-            head = f"clipping kept {c['label']} from diverging." if c["n"] else \
+            head = f"clipping kept {named(c)} from diverging." if c["n"] else \
                 "clipping did not prevent divergence."
         answers.append(Answer("Does gradient clipping help where gradients explode?",
                               [line], head))
