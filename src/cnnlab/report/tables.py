@@ -16,8 +16,9 @@ RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "sch
 
 
 def recipe_text(training: dict) -> str:
-    return ", ".join(f"{k.replace('_', ' ')} {training[k]}" for k in RECIPE_KEYS
-                     if k in training)
+    """The recipe as a reader writes it (``grad clip none``, not Python's ``None``)."""
+    return ", ".join(f"{k.replace('_', ' ')} {'none' if training[k] is None else training[k]}"
+                     for k in RECIPE_KEYS if k in training)
 
 
 def architecture_rows(table: pd.DataFrame) -> list[dict]:
