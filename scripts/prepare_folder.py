@@ -2,12 +2,11 @@
 into the prepared .npz), with its progress bar in the job's log."""
 import json
 
-from cnnlab.data.catalog import DatasetInfo
 from cnnlab.data.image_folder import list_folder, read_folder
 from cnnlab.data.prepared import save_prepared
 from cnnlab.data.sources import file_digest
 from cnnlab.logs import log_to
-from cnnlab.plan.config import image_size
+from cnnlab.plan.config import folder_info, image_size
 
 with log_to(snakemake.log[0]) as log:
     name, settings = snakemake.wildcards.dataset, snakemake.params.settings
@@ -16,9 +15,7 @@ with log_to(snakemake.log[0]) as log:
     size = image_size(settings["image_size"])
     parts = read_folder(listing, size, settings["channels"], progress=log,
                         workers=snakemake.threads)
-    info = DatasetInfo(name, (settings["channels"], *size), listing.classes,
-                       len(listing.train), len(listing.test))
-    save_prepared(parts, name, snakemake.output.data, info)
+    save_prepared(parts, name, snakemake.output.data, folder_info(name, settings, listing))
     provenance = {
         "dataset": name, "source": f"image folder {settings['folder']}",
         "source_sha256": {f"{len(listing.train) + len(listing.test)} images (names and "

@@ -10,7 +10,7 @@ from snakemake.utils import validate
 from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
-from cnnlab.files import RUN_FILES as RUN_FILE_NAMES, path_problem
+from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.plan.figures import figure_names, figure_run_dirs
@@ -191,8 +191,6 @@ TRAINING_CODE = library_code(
         "cnnlab.logs",
     ),
 )
-# The files of a finished run (cnnlab.files.RUN_FILES, which training writes).
-RUN_FILES = list(RUN_FILE_NAMES)
 
 
 # Snakemake's own measurement of each training job (seconds, peak memory), for the

@@ -24,27 +24,30 @@ def _is_register_model(decorator: ast.expr) -> bool:
         isinstance(decorator, ast.Attribute) and decorator.attr == "register_model")
 
 
-@cache
-def _builders(source: Path = MODELS_SOURCE) -> dict[str, ast.FunctionDef]:
-    return {node.name: node for node in ast.parse(Path(source).read_text()).body
+def builders_in(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    """The functions of a parsed module decorated as model builders, by name."""
+    return {node.name: node for node in tree.body
             if isinstance(node, ast.FunctionDef)
             and any(_is_register_model(d) for d in node.decorator_list)}
 
 
-def builder_functions(source: Path) -> dict[str, tuple[ast.FunctionDef, tuple[str, ...]]]:
-    """``{model name: (its function's syntax tree, its argument names)}`` of a file."""
-    return {name: (node, registered_model_arguments(source)[name])
-            for name, node in _builders(source).items()}
+def argument_names(node: ast.FunctionDef) -> tuple[str, ...]:
+    """A builder's arguments that config may set (the dataset supplies ``DATA_ARGS``)."""
+    params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+    return tuple(p.arg for p in params if p.arg not in DATA_ARGS)
+
+
+@cache
+def _builders(source: Path = MODELS_SOURCE) -> dict[str, ast.FunctionDef]:
+    # Cached: the library's own registry.py, read at every workflow start. A user's model
+    # file is parsed by models.user_models each time it is read, never from this cache.
+    return builders_in(ast.parse(Path(source).read_text()))
 
 
 @cache
 def registered_model_arguments(source: Path = MODELS_SOURCE) -> dict[str, tuple[str, ...]]:
     """``{model name: its argument names}`` for each function decorated ``@register_model``."""
-    models = {}
-    for name, node in _builders(source).items():
-        params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-        models[name] = tuple(p.arg for p in params if p.arg not in DATA_ARGS)
-    return models
+    return {name: argument_names(node) for name, node in _builders(source).items()}
 
 
 @cache

@@ -20,6 +20,7 @@ from cnnlab.models.blocks import BLOCKS, BasicBlock
 from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, GeMPool2dReference,
                            SqueezeExcite, SqueezeExciteReference, SwishBeta,
                            SwishBetaReference)
+from cnnlab.models.arguments import DATA_ARGS
 from cnnlab.models.user_models import TORCHVISION, load_model_source
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
@@ -46,11 +47,10 @@ def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
                                             num_classes=num_classes, **kwargs)
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
-    unknown = set(kwargs) - set(inspect.signature(MODELS[name]).parameters) - {
-        "in_shape", "num_classes"}
-    if unknown:
-        raise ValueError(f"model {name!r} has no argument {sorted(unknown)[0]!r}; allowed: "
-                         f"{sorted(set(inspect.signature(MODELS[name]).parameters) - {'in_shape', 'num_classes'})}")
+    allowed = set(inspect.signature(MODELS[name]).parameters) - set(DATA_ARGS)
+    if unknown := sorted(set(kwargs) - allowed):
+        raise ValueError(f"model {name!r} has no argument {unknown[0]!r}; "
+                         f"allowed: {sorted(allowed)}")
     return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, **kwargs)
 
 

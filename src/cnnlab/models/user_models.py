@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 from cnnlab.code_digest import source_digest
-from cnnlab.models.arguments import builder_functions, registered_model_arguments
+from cnnlab.models.arguments import argument_names, builders_in, registered_model_arguments
 
 TORCHVISION = "torchvision."  # model names with this prefix are torchvision.models builders
 
@@ -67,12 +67,12 @@ def declared_models(entry: str) -> dict[str, UserModel]:
     path = source_file(entry)
     text = path.read_text()
     try:
-        ast.parse(text, filename=str(path))
+        tree = ast.parse(text, filename=str(path))
     except SyntaxError as e:
         raise ModelSourceError(f"models_from: {path} line {e.lineno}: {e.msg}") from None
     code = source_digest(text)[:16]
-    return {name: UserModel(name, str(path), node.lineno, args, code)
-            for name, (node, args) in builder_functions(path).items()}
+    return {name: UserModel(name, str(path), node.lineno, argument_names(node), code)
+            for name, node in builders_in(tree).items()}
 
 
 def user_models(entries: list[str]) -> dict[str, UserModel]:

@@ -34,6 +34,12 @@ def image_size(value) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (value[0], value[1])
 
 
+def folder_info(name: str, ddef: dict, listing) -> DatasetInfo:
+    """The catalog entry of image folder ``name`` (config ``datasets.<name>``), listed."""
+    return DatasetInfo(name, (ddef["channels"], *image_size(ddef["image_size"])),
+                       listing.classes, len(listing.train), len(listing.test))
+
+
 def folder_datasets(config: dict, cache_dir=None) -> dict:
     """The config's image-folder datasets (``datasets.<name>.folder``), listed and checked
     (``data.image_folder.list_folder``) and added to the catalog; ``{name: listing}``. A
@@ -52,8 +58,7 @@ def folder_datasets(config: dict, cache_dir=None) -> dict:
                                   ddef.get("split_seed", 0), where, cache_dir)
         except FolderError as e:
             raise ConfigError(str(e)) from None
-        register_dataset(DatasetInfo(name, (ddef["channels"], *image_size(ddef["image_size"])),
-                                     listing.classes, len(listing.train), len(listing.test)))
+        register_dataset(folder_info(name, ddef, listing))
         found[name] = listing
     return found
 
@@ -263,9 +268,9 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
                 f"{where}: training.momentum {t['momentum']} with training.momentum_cycle "
                 f"{t['momentum_cycle']} cycles outside [0, 1); lower momentum_cycle")
         synthetic, info = spec["data"]["synthetic"], DATASETS[spec["dataset"]]
-        for split, available in (
-                ("train", SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images),
-                ("test", SYNTHETIC_TEST_IMAGES if synthetic else info.test_images)):
+        split_images = {"train": SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images,
+                        "test": SYNTHETIC_TEST_IMAGES if synthetic else info.test_images}
+        for split, available in split_images.items():
             wanted = spec["data"][f"{split}_size"]
             if wanted is not None and wanted > available:
                 problems[where, f"{split}_size"] = (
@@ -273,7 +278,7 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
                     f"{available} images of {spec['dataset']}'s "
                     f"{'synthetic ' if synthetic else ''}{split} split; use at most "
                     f"{available}, or null for all of them")
-        available = SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images
+        available = split_images["train"]
         images = min(spec["data"]["train_size"] or available, available)
         if t["batch_size"] > images:
             problems[where, "batch_size"] = (
