@@ -1,0 +1,1 @@
+"""The subcommands of the ``cnnlab`` command (``cnnlab.cli``), one module each."""
