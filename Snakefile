@@ -9,9 +9,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: os.path.join(str(workflow.current_basedir), "config.yaml")
-
-
+# No `configfile:` here: common.smk fills the config from cnnlab's defaults
+# (src/cnnlab/defaults.yaml) and, unless the config given names studies of its own, adds
+# cnnlab's own studies from config.yaml beside this file (cnnlab.plan.defaults).
 include: "workflow/rules/common.smk"
 
 

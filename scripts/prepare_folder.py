@@ -9,7 +9,10 @@ from cnnlab.logs import log_to
 from cnnlab.plan.config import folder_info, image_size
 
 with log_to(snakemake.log[0]) as log:
-    name, settings = snakemake.wildcards.dataset, snakemake.params.settings
+    # The folder and its split from the config (not parameters: moving the folder changes
+    # nothing the job computes; its content is the trigger, checked against the digest).
+    name = snakemake.wildcards.dataset
+    settings = {**snakemake.config["datasets"][name], **snakemake.params.shape}
     listing = list_folder(settings["folder"], settings.get("test_fraction"),
                           settings.get("split_seed", 0), f"datasets.{name}")
     size = image_size(settings["image_size"])

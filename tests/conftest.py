@@ -11,14 +11,20 @@ import yaml
 
 from cnnlab.data.prepared import load_prepared, save_prepared
 from cnnlab.data.sources import make_synthetic
+from cnnlab.plan.defaults import whole_config
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
+def builtin_config() -> dict:
+    """What `snakemake report` runs: cnnlab's defaults with config.yaml's studies."""
+    return whole_config()
+
+
 @pytest.fixture(scope="session")
 def default_config() -> dict:
-    return yaml.safe_load((REPO / "config.yaml").read_text())
+    return builtin_config()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from cnnlab.data.prepared import load_prepared, save_prepared
 from cnnlab.data.sources import make_synthetic
 from cnnlab.training.loop import make_trainer
 
-from conftest import REPO
+from conftest import REPO, builtin_config
 
 BATCH, STEPS = 4, 2
 
@@ -50,7 +50,7 @@ def distinct_runs(config: dict) -> dict[str, dict]:
     return found
 
 
-RUNS = distinct_runs(yaml.safe_load((REPO / "config.yaml").read_text()))
+RUNS = distinct_runs(builtin_config())
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def tiny_data(tmp_path_factory):
 def test_every_scale_and_study_is_covered():
     """The cases really span the config: each scale contributes, the full-scale models
     (``at_scale`` arguments) are among them, and every variant of every study appears."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     assert {case.split("/")[0] for case in RUNS} >= {"smoke", "full"}
     assert any(s["model_args"].get("blocks_per_stage") == 2 and s["study"] == "task1"
                for s in RUNS.values())  # task1's 4x wider full-scale resnet

@@ -17,7 +17,7 @@ import yaml
 from scipy import stats
 
 from cnnlab.plan.config import expand_sweeps
-from conftest import REPO
+from conftest import REPO, builtin_config
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
@@ -70,7 +70,7 @@ def report_rows(md: str, title: str, dataset: str) -> dict[str, list[str]]:
 
 
 def test_report_tables_hold_the_runs_numbers(built):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     summary = pd.read_csv(built / "results/summary.csv")
     md = (built / "results/report/report.md").read_text()
     seeds = config["scales"]["smoke"]["seeds"]
@@ -161,7 +161,7 @@ def test_report_answers_each_study_s_questions(built):
     """Every study ends with its questions answered from the numbers; the summary
     repeats each answer's headline; latency comes from the isolated latency job."""
     md = (built / "results/report/report.md").read_text()
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     for study, question in [
             ("task1", "Does a CNN beat a fully connected network on mnist?"),
             ("task1", "Why does the CNN's advantage differ between datasets?"),
@@ -288,7 +288,7 @@ def test_failed_job_log_ends_with_the_traceback(tmp_path):
 def test_bad_model_argument_value_fails_before_any_job(tmp_path):
     """Every variant's model is built (on the meta device) before a job starts; all
     failures are reported at once, naming study, dataset, variant, argument and value."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     variants[0]["args"] = {"hidden": "abc"}
     variants[1]["args"] = {"channels": [32, 64], "hidden": -5}
@@ -303,7 +303,7 @@ def test_bad_model_argument_value_fails_before_any_job(tmp_path):
 
 
 def test_sweep_trains_each_point_and_a_new_point_alone(tmp_path):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     variants.append({"name": "small", "label": "small MLP", "model": "mlp",
                      "args": {"hidden": [32]}, "sweep": {"lr": [0.01, 0.1]}})
@@ -325,7 +325,7 @@ def test_sweep_trains_each_point_and_a_new_point_alone(tmp_path):
 
 def test_slurm_profile_keeps_its_scale_under_command_line_config(tmp_path):
     """`--config data_mirror=DIR` must not replace the profile's scale=full."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     full = config["scales"]["full"]
     expected = len(full["seeds"]) * sum(len(d["variants"])
                                         for s in expand_sweeps(config)["studies"].values()
@@ -348,7 +348,7 @@ def test_slurm_profile_keeps_its_scale_under_command_line_config(tmp_path):
 
 
 def test_changed_parameter_reruns_only_that_run(built_copy, tmp_path):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     cnn = next(v for v in variants if v["name"] == "cnn")
     cnn["args"]["channels"] = [8, 16]
@@ -368,7 +368,7 @@ def test_changed_parameter_reruns_only_that_run(built_copy, tmp_path):
 
 
 def test_diverged_run_is_reported_and_the_rest_completes(built_copy, tmp_path):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = builtin_config()
     mlp = config["studies"]["task1"]["datasets"]["mnist"]["variants"][0]
     mlp["training"] = {"lr": 1.0e9, "schedule": "constant"}
     override = tmp_path / "diverge.yaml"
@@ -554,11 +554,15 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
 
 def test_the_workflow_runs_as_a_snakemake_module_of_another_project(tmp_path):
     """Another project's Snakefile imports cnnlab as a module (README, "Use as a Snakemake
-    module"), here with Task 1 only, and builds the report end to end at smoke scale in its
-    own folder: every path of the workflow's own files is found from the module."""
+    module") with a config of its own (one small study, nothing else) and builds the report
+    end to end at smoke scale in its own folder: every path of the workflow's own files is
+    found from the module, the defaults fill the rest, and Tasks 1-3 do not run."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"studies": {"mine": {
+        "title": "Mine", "datasets": {"mnist": {"variants": [
+            {"name": "mlp", "label": "MLP", "model": "mlp", "args": {"hidden": [32]}},
+            {"name": "cnn", "label": "CNN", "model": "simple_cnn"}]}}}}}))
     (tmp_path / "Snakefile").write_text(f"""\
-configfile: "{REPO}/config.yaml"
-config["studies"] = {{"task1": config["studies"]["task1"]}}
+configfile: "config.yaml"
 
 
 module cnnlab:
@@ -577,10 +581,12 @@ use rule * from cnnlab as cnnlab_*
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     counts = job_counts(out)
-    assert counts["cnnlab_train"] == 12 and counts["cnnlab_report"] == 1  # 6 variants x 2
+    assert counts["cnnlab_train"] == 4 and counts["cnnlab_report"] == 1  # 2 variants x 2 seeds
+    assert "cnnlab_verify_layers" not in counts
     md = (tmp_path / "results/report/report.md").read_text()
-    assert "## Task 1: fully connected vs CNN vs residual networks" in md
-    assert "Task 3" not in md
+    assert "## Mine" in md and set(report_rows(md, "Mine", "mnist")) == {"MLP", "CNN"}
+    assert "Task 1" not in md and "Custom autograd layers" not in md
+    assert not (tmp_path / "results/runs/task1").exists()
     assert (tmp_path / "results/report/report.html").stat().st_size > 10_000
 
 
@@ -658,15 +664,13 @@ def test_the_workflow_s_parse_imports_no_pytorch_scipy_or_matplotlib(built):
 
 
 def own_config(tmp_path, mirror) -> Path:
-    """config.yaml with its studies replaced by one small MNIST study of the user's, on the
-    real data (quick scale, a few hundred images)."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["scale"] = "quick"
-    config["data_mirror"] = str(mirror)
-    config["scales"]["quick"].update(seeds=[0], train_job_per="run")
-    config["scales"]["quick"]["datasets"]["mnist"].update(train_size=512, test_size=200)
-    config["studies"] = {"mine": {"title": "Mine", "datasets": {"mnist": {"variants": [
-        {"name": "mlp", "model": "mlp", "args": {"hidden": [32]}}]}}}}
+    """A config of the user's own, as short as they write it: one small MNIST study on the
+    real data (quick scale, a few hundred images); everything else is cnnlab's default."""
+    config = {"scale": "quick", "data_mirror": str(mirror),
+              "scales": {"quick": {"seeds": [0], "train_job_per": "run",
+                                   "datasets": {"mnist": {"train_size": 512, "test_size": 200}}}},
+              "studies": {"mine": {"title": "Mine", "datasets": {"mnist": {"variants": [
+                  {"name": "mlp", "model": "mlp", "args": {"hidden": [32]}}]}}}}}
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -685,8 +689,7 @@ def test_moving_or_copying_the_mirror_retrains_nothing(real_data_dir, tmp_path):
     work = tmp_path / "work"
     config = own_config(tmp_path, first)
     target = "results/runs/mine/mnist/mlp/seed0/metrics.json"
-    base = [*SNAKEMAKE, "-d", str(work), "--cores", "1", target, "--configfile", str(config),
-            "--replace-workflow-config"]
+    base = [*SNAKEMAKE, "-d", str(work), "--cores", "1", target, "--configfile", str(config)]
 
     def run(*extra, env=None):
         proc = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=900,
@@ -708,16 +711,15 @@ def test_moving_or_copying_the_mirror_retrains_nothing(real_data_dir, tmp_path):
                                        env={"CNNLAB_DATA_MIRROR": str(moved)})
 
 
-def test_one_s_own_study_runs_alone_with_replace_workflow_config(tmp_path):
-    """--configfile merges into the shipped config (its studies would train too);
-    --replace-workflow-config (README, "Adding a study") runs the user's config alone."""
+def test_one_s_own_study_runs_alone_and_beside_the_built_in_ones_when_asked(tmp_path):
+    """A config file with studies of its own runs them alone (README, "A study of your
+    own"); given with cnnlab's config.yaml, both run. Scale, sizes and recipe come from
+    cnnlab's defaults where the file leaves them out."""
     config = own_config(tmp_path, "")
-    merged = snakemake(tmp_path, "report", "-n", "--configfile", str(config))
-    assert "results/runs/task1/" in merged and "results/runs/mine/" in merged
-    alone = subprocess.run([*SNAKEMAKE, "-d", str(tmp_path), "--cores", "1", "report", "-n",
-                            "--configfile", str(config), "--replace-workflow-config",
-                            "--config", "scale=smoke"], capture_output=True, text=True,
-                           timeout=600)
-    out = alone.stdout + alone.stderr
-    assert alone.returncode == 0, out[-3000:]
-    assert "results/runs/mine/mnist/mlp/seed0" in out and "results/runs/task" not in out
+    alone = snakemake(tmp_path, "report", "-n", "--configfile", str(config))
+    assert "results/runs/mine/mnist/mlp/seed0" in alone and "results/runs/task" not in alone
+    assert "verify_layers" not in alone  # no custom layer among the user's models
+    both = snakemake(tmp_path, "report", "-n", "--configfile", str(REPO / "config.yaml"),
+                     str(config))
+    assert "results/runs/task1/" in both and "results/runs/mine/" in both
+    assert "verify_layers" in both  # Task 3's models are built from the custom layers

@@ -23,5 +23,8 @@ rule summary:
         # metrics.json (an input) reruns this rule anyway, and runs trained before
         # benchmark files were kept are not retrained for one (their costs read as NaN).
         benchmarks=[train_benchmark(run) for run in RUNS],
+        # Labels and sweeps as the config shows them now: a relabelled run is not
+        # retrained, so its metrics.json does not have them.
+        shown=[cnnlab_config.shown_as(spec) for spec in RUNS.values()],
     script:
         "../../scripts/summary.py"

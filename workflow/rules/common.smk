@@ -13,10 +13,15 @@ from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
+from cnnlab.plan.custom_layers import needs_layer_verification
+from cnnlab.plan.defaults import apply_defaults
 from cnnlab.plan.figures import figure_names, figure_run_dirs
 from cnnlab.plan.shared_runs import shared_runs
 from cnnlab.report.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
+# The config given (--configfile, --config, a module's `config:`) over cnnlab's defaults;
+# cnnlab's own studies (config.yaml beside the Snakefile) unless it names studies itself.
+apply_defaults(config, Path(str(workflow.current_basedir)).parents[1] / "config.yaml")
 validate(config, schema="../schemas/config.schema.yaml")
 try:
     # The user's image folders: listed, checked and added to the dataset catalog first.
@@ -139,6 +144,11 @@ def figure_specs(w, kind):
     return [RUNS[run] for run in figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)]
 
 
+def figure_shown(w, kind):
+    """How the config shows each run of a figure now (label, sweep): not in metrics.json."""
+    return [cnnlab_config.shown_as(spec) for spec in figure_specs(w, kind)]
+
+
 def kind_pattern(kinds):
     return "|".join(kinds)
 
@@ -199,8 +209,9 @@ TRAIN_BENCHMARK = cnnlab_config.train_benchmark_pattern(TRAIN_JOB_PER)
 
 
 def train_benchmark(run):
-    """The benchmark file of the job that trained ``run`` (another run's, if shared)."""
-    return TRAIN_BENCHMARK.format(**RUNS[SHARED_RUNS.get(run, run)])
+    """Where the benchmark file of the job that trained ``run`` (another run's, if shared)
+    may be (cnnlab_config.train_benchmarks); the summary reads the newest there is."""
+    return cnnlab_config.train_benchmarks(RUNS[SHARED_RUNS.get(run, run)], TRAIN_JOB_PER)
 
 
 def job_runs(w):
@@ -209,6 +220,11 @@ def job_runs(w):
 
 def job_specs(w):
     return [run_spec(run) for run in job_runs(w)]
+
+
+def job_variant_spec(w):
+    """What a training job computes from (``variant_spec``): the same for each of its runs."""
+    return cnnlab_config.variant_spec(job_specs(w)[0])
 
 
 # A run that trains exactly what an earlier run trains (same spec but for study, variant

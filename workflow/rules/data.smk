@@ -48,11 +48,13 @@ rule prepare_folder:
     log:
         "results/logs/data/{dataset}.log",
     threads: 2
-    # What the folder holds (names, sizes, content checksums: FOLDERS[...].digest) is the
-    # trigger: an image added, removed or changed re-prepares it, nothing else does.
+    # What the folder holds (names, sizes, content checksums and the split:
+    # FOLDERS[...].digest) and the image shape are the trigger: an image added, removed or
+    # changed re-prepares it; moving the folder or editing its report-only settings
+    # (varied_objects) does not. The job reads where the folder is from the config.
     params:
         code=library_code("prepare_folder.py"),
         folder=lambda w: FOLDERS[w.dataset].digest,
-        settings=lambda w: config["datasets"][w.dataset],
+        shape=lambda w: cnnlab_config.folder_shape(config["datasets"][w.dataset]),
     script:
         "../../scripts/prepare_folder.py"

@@ -48,6 +48,7 @@ rule comparison:
         kind=kind_pattern(kinds_from("metrics.json")),
     params:
         code=library_code("plot_metrics.py"),
+        shown=lambda w: figure_shown(w, w.kind),
         caption=figure_caption,
         title=lambda w: figure(w, w.kind)["title"],
     script:

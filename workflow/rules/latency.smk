@@ -22,6 +22,10 @@ rule latency:
     threads: 1024  # more than any machine: Snakemake caps it at the cores it has
     params:
         code=library_code("latency.py"),
-        specs=[spec for spec in RUNS.values() if spec["seed"] == PROBE_SEED],
+        specs=[
+            cnnlab_config.trained_spec(spec)
+            for spec in RUNS.values()
+            if spec["seed"] == PROBE_SEED
+        ],
     script:
         "../../scripts/latency.py"

@@ -11,7 +11,12 @@ rule report:
     """Render results/report/report.{md,html} (and a standalone HTML) from summary.csv."""
     input:
         summary="results/summary.csv",
-        verification="results/verification/custom_layers.csv",
+        # Only where a run's model is built from the custom layers (plan.custom_layers).
+        verification=(
+            ["results/verification/custom_layers.csv"]
+            if needs_layer_verification(RUNS)
+            else []
+        ),
         per_class=[f"{run}/per_class.csv" for run in RUNS],
         data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],

@@ -1,7 +1,11 @@
 # One job per run, results/runs/<study>/<dataset>/<variant>/seed<seed>/, or, where the
 # scale says `train_job_per: variant`, one job per variant that trains its seeds one after the
 # other (one start-up of PyTorch instead of three; the same files, logs and resume files per
-# seed). The runs' full specs are a parameter, so a changed spec reruns exactly its job.
+# seed). What the job computes from is one parameter, the same for every seed and either
+# shape of job: the variant's spec without seed, label or sweep (variant_spec). So a
+# changed setting retrains exactly its variant's runs; relabelling, switching
+# train_job_per or jobs_per_gpu (read from the config by the script) retrains nothing. The
+# job's runs and seeds come from its output folders.
 # One thread per job: on CPUs several 1-thread jobs side by side do more work than fewer
 # jobs with more threads (benchmarks/threads.py, BENCHMARKS.md). Change with
 # `--set-threads train=N`. A job stopped by SIGTERM saves results/resume/<run>.pt and the
@@ -24,12 +28,9 @@ rule train:
     resources:
         gpu=0,
     params:
-        specs=job_specs,
-        run_dirs=job_runs,
+        spec=job_variant_spec,
         code=TRAINING_CODE,
-        resume=lambda w: [cnnlab_config.resume_path(run) for run in job_runs(w)],
         gpu_locks=cnnlab_config.GPU_LOCKS,
-        jobs_per_gpu=config["jobs_per_gpu"],
     script:
         "../../scripts/train.py"
 
@@ -53,7 +54,7 @@ rule share_run:
     log:
         [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
     params:
-        specs=job_specs,
+        specs=lambda w: [cnnlab_config.trained_spec(spec) for spec in job_specs(w)],
         run_dirs=job_runs,
         sources=lambda w: [SHARED_RUNS[run] for run in job_runs(w)],
     script:

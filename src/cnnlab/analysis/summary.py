@@ -47,8 +47,11 @@ def momentum_used(metrics: dict):
     return low if low == high else f"{low:g}-{high:g}, cycled"
 
 
-def summary_row(metrics: dict) -> dict:
-    spec = metrics["spec"]
+def summary_row(metrics: dict, shown: dict | None = None) -> dict:
+    """One run's row. ``shown``: how the config shows the run now (label, sweep), which its
+    metrics.json does not record (a relabelled run is not retrained)."""
+    spec = {**metrics["spec"], **(shown or {})}
+    spec.setdefault("label", spec["variant"])
     row = {k: spec[k] for k in RUN_KEYS}
     row["args"] = json.dumps(spec["model_args"], sort_keys=True)
     # The whole training recipe (the report's recipe columns; questions about clipping),
@@ -85,14 +88,19 @@ def summary_row(metrics: dict) -> dict:
     return row
 
 
-def job_costs(benchmark: str | Path | None) -> dict:
+def job_costs(benchmark: str | Path | list | None) -> dict:
     """From the Snakemake ``benchmark:`` file of the job that trained a run: its wall
     seconds (the whole job: start-up, data, training, evaluation, writing; several seeds
     where one job trains them) and peak resident memory in MB. NaN without one (none
-    given, or none written: a run trained before benchmarks were kept)."""
+    given, or none written: a run trained before benchmarks were kept). Given a list of
+    candidates (a run trained by a job of either shape, ``train_job_per``), the newest
+    file there is."""
     costs = {"job_seconds": float("nan"), "peak_memory_mb": float("nan")}
-    if benchmark is None or not Path(benchmark).is_file():
+    found = [Path(b) for b in (benchmark if isinstance(benchmark, list) else [benchmark])
+             if b is not None and Path(b).is_file()]
+    if not found:
         return costs
+    benchmark = max(found, key=lambda p: p.stat().st_mtime)
     row = pd.read_csv(benchmark, sep="\t", na_values=["NA", "-"]).iloc[-1]
     costs["job_seconds"] = float(row["s"])
     costs["peak_memory_mb"] = float(row["max_rss"])
@@ -100,19 +108,22 @@ def job_costs(benchmark: str | Path | None) -> dict:
 
 
 def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None = None,
-                  benchmarks: list[str | Path | None] | None = None) -> pd.DataFrame:
+                  benchmarks: list | None = None, shown: list[dict] | None = None
+                  ) -> pd.DataFrame:
     """One row per run, in the order given (the workflow passes config order), with the
     gradient facts of the ``grad_norms.csv`` and ``steps.csv`` beside each ``metrics.json``, the costs of the
     job that trained it from ``benchmarks`` (one file or None per run, ``job_costs``), and
     each variant's inference speed from ``latency`` (``speed.latency_table``: one model
-    per variant; speed depends on the architecture, not on the seed's weights)."""
+    per variant; speed depends on the architecture, not on the seed's weights).
+    ``shown``: each run's label and sweep as the config has them now (``summary_row``)."""
     benchmarks = benchmarks if benchmarks is not None else [None] * len(metric_files)
+    shown = shown if shown is not None else [None] * len(metric_files)
     summary = pd.DataFrame([
-        summary_row(json.loads(Path(f).read_text()))
+        summary_row(json.loads(Path(f).read_text()), s)
         | gradient_facts(pd.read_csv(Path(f).with_name("grad_norms.csv")),
                          pd.read_csv(Path(f).with_name("steps.csv")))
         | job_costs(b)
-        for f, b in zip(metric_files, benchmarks, strict=True)])
+        for f, b, s in zip(metric_files, benchmarks, shown, strict=True)])
     if latency is None:
         return summary.assign(latency_ms=float("nan"), throughput=float("nan"))
     return summary.merge(latency, on=["study", "dataset", "variant"], how="left")

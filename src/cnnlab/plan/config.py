@@ -12,6 +12,7 @@ import copy
 import itertools
 import math
 import re
+from pathlib import Path
 
 from cnnlab.data.catalog import (BUILTIN, DATASETS, SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES,
                                  DatasetInfo, register_dataset)
@@ -32,6 +33,12 @@ class ConfigError(ValueError):
 def image_size(value) -> tuple[int, int]:
     """``image_size: 32`` or ``[height, width]``."""
     return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def folder_shape(ddef: dict) -> dict:
+    """What an image folder's prepared arrays depend on besides its content (its listing's
+    digest): the size and channels images are converted to."""
+    return {"image_size": ddef["image_size"], "channels": ddef["channels"]}
 
 
 def folder_info(name: str, ddef: dict, listing) -> DatasetInfo:
@@ -163,7 +170,7 @@ def check_config(config: dict) -> None:
     """Semantic checks on a config that already passed the JSON schema."""
     scale = scale_settings(config)
     user = _user_arguments(model_catalog(config))
-    for ds in scale["datasets"]:
+    for ds in scale.get("datasets", {}):
         if ds not in DATASETS:
             raise ConfigError(f"scales.{config['scale']}.datasets.{ds}: unknown dataset; "
                               f"allowed: {sorted(DATASETS)}")
@@ -177,9 +184,10 @@ def check_config(config: dict) -> None:
                                       f"allowed: {sorted(config['scales'])}")
             if ds not in DATASETS:
                 raise ConfigError(f"{where}: unknown dataset; allowed: {sorted(DATASETS)}")
-            if ds not in scale["datasets"]:
+            if ds not in scale.get("datasets", {}) and "other_datasets" not in scale:
                 raise ConfigError(f"{where}: scale {config['scale']!r} sets no sizes for "
-                                  f"dataset {ds!r} (add scales.{config['scale']}.datasets.{ds})")
+                                  f"dataset {ds!r} (add scales.{config['scale']}.datasets.{ds}, "
+                                  f"or scales.{config['scale']}.other_datasets)")
             seen = set()
             for i, var in enumerate(ddef["variants"]):
                 name = var["name"]
@@ -215,13 +223,14 @@ def expand_runs(config: dict) -> dict[str, dict]:
         for ds, ddef in sdef["datasets"].items():
             # The scale's sizes, unless this study replaces them at this scale.
             study_here = ddef.get("at_scale", {}).get(config["scale"], {})
-            sizes = {**scale["datasets"][ds], **study_here}
+            scale_here = dataset_sizes(config, ds)
+            sizes = {**scale_here, **study_here}
             for var in ddef["variants"]:
                 # What this scale replaces for this variant (e.g. a wider model on GPUs).
                 here = var.get("at_scale", {}).get(config["scale"], {})
                 # The more specific setting wins: defaults, scale, study, study at this
                 # scale, variant, variant at this scale.
-                training = {**config["training"], **scale["datasets"][ds].get("training", {}),
+                training = {**config["training"], **scale_here.get("training", {}),
                             **ddef.get("training", {}), **study_here.get("training", {}),
                             **var.get("training", {}), **here.get("training", {}),
                             "epochs": sizes["epochs"]}
@@ -246,6 +255,55 @@ def expand_runs(config: dict) -> dict[str, dict]:
                     }
                     runs[run_dir(study, ds, var["name"], seed)] = canonical(spec)
     return runs
+
+
+def dataset_sizes(config: dict, dataset: str) -> dict:
+    """The sizes, epochs and training settings of ``dataset`` at the config's scale: the
+    scale's own entry for it, else the scale's ``other_datasets`` with each size at most
+    what the split holds (a default must fit any dataset; a size the user gives that does
+    not fit is an error, ``check_runs``)."""
+    scale = scale_settings(config)
+    if dataset in scale.get("datasets", {}):
+        return scale["datasets"][dataset]
+    sizes = dict(scale["other_datasets"])
+    synthetic, info = uses_synthetic(config, dataset), DATASETS[dataset]
+    available = {"train_size": SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images,
+                 "test_size": SYNTHETIC_TEST_IMAGES if synthetic else info.test_images}
+    for key, images in available.items():
+        if sizes.get(key) is not None:
+            sizes[key] = min(sizes[key], images)
+    return sizes
+
+
+# What says how a run is shown, not what it computes: left out of what a training job is
+# given (``trained_spec``), so relabelling retrains nothing.
+DISPLAY_KEYS = ("label", "sweep")
+
+
+def shown_as(spec: dict) -> dict:
+    """How the config shows a run (``DISPLAY_KEYS``): given to the rules that show runs."""
+    return {k: spec[k] for k in DISPLAY_KEYS if k in spec}
+
+
+def trained_spec(spec: dict) -> dict:
+    """A run's spec without what only says how it is shown (``DISPLAY_KEYS``): what its
+    training job computes from, and what its metrics.json records."""
+    return {k: v for k, v in spec.items() if k not in DISPLAY_KEYS}
+
+
+def variant_spec(spec: dict) -> dict:
+    """``trained_spec`` without the seed: the same for every seed of a variant, so it is
+    what a training job is given whether the job trains one run or a variant's seeds
+    (switching ``train_job_per`` retrains nothing; the seeds come from the job's outputs)."""
+    return {k: v for k, v in trained_spec(spec).items() if k != "seed"}
+
+
+def job_run_specs(variant: dict, outputs) -> dict[str, dict]:
+    """The runs of a training job from its output files (``<run>/<file>``), in order, each
+    with its spec: ``variant`` (``variant_spec``) with the run folder's seed."""
+    runs = dict.fromkeys(str(Path(f).parent) for f in outputs)
+    return {run: canonical({**variant, "seed": int(Path(run).name.removeprefix("seed"))})
+            for run in runs}
 
 
 def check_runs(runs: dict[str, dict], scale: str) -> None:
@@ -308,6 +366,14 @@ def train_benchmark_pattern(train_job_per: str) -> str:
     variant where a job trains a variant's seeds, else one per run."""
     job = "{study}/{dataset}/{variant}" + ("" if train_job_per == "variant" else "/seed{seed}")
     return f"{RESULTS}/benchmarks/train/{job}.tsv"
+
+
+def train_benchmarks(spec: dict, train_job_per: str) -> list[str]:
+    """Where the benchmark of the job that trained ``spec``'s run may be: the file of a
+    job of this scale's shape first, then of the other shape (a run trained before
+    ``train_job_per`` was switched is not retrained)."""
+    other = "run" if train_job_per == "variant" else "variant"
+    return [train_benchmark_pattern(shape).format(**spec) for shape in (train_job_per, other)]
 
 
 def resume_path(run: str) -> str:
