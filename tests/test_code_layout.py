@@ -29,8 +29,14 @@ MAY_IMPORT = {
     "cnnlab.report": {"cnnlab.data.catalog", "cnnlab.analysis"},
     "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.data.image_folder", "cnnlab.models.arguments",
                     "cnnlab.models.user_models", "cnnlab.report.figure_kinds"},
+    # The `cnnlab` command: `cli` finds its subcommands by name, each a module of
+    # `commands` that reads a config as the workflow does (plan) and what it names.
+    "cnnlab.cli": set(),
+    "cnnlab.commands": {"cnnlab.cli", "cnnlab.plan", "cnnlab.data.catalog",
+                        "cnnlab.models.arguments", "cnnlab.models.user_models"},
 }
-WITHOUT_TORCH = ("cnnlab.analysis", "cnnlab.report", "cnnlab.plan")
+WITHOUT_TORCH = ("cnnlab.analysis", "cnnlab.report", "cnnlab.plan", "cnnlab.cli",
+                 "cnnlab.commands")
 
 
 def module_name(path: Path) -> str:
@@ -38,7 +44,10 @@ def module_name(path: Path) -> str:
 
 
 def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(LIBRARY.rglob("*.py")) if p.name != "__init__.py"}
+    # project_template/ holds the files `cnnlab init` copies into a user's project, not
+    # modules of the library.
+    return {module_name(p): p for p in sorted(LIBRARY.rglob("*.py"))
+            if p.name != "__init__.py" and "project_template" not in p.parts}
 
 
 def cnnlab_imports(path: Path) -> set[str]:

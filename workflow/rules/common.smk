@@ -211,7 +211,9 @@ TRAIN_BENCHMARK = cnnlab_config.train_benchmark_pattern(TRAIN_JOB_PER)
 def train_benchmark(run):
     """Where the benchmark file of the job that trained ``run`` (another run's, if shared)
     may be (cnnlab_config.train_benchmarks); the summary reads the newest there is."""
-    return cnnlab_config.train_benchmarks(RUNS[SHARED_RUNS.get(run, run)], TRAIN_JOB_PER)
+    return cnnlab_config.train_benchmarks(
+        RUNS[SHARED_RUNS.get(run, run)], TRAIN_JOB_PER
+    )
 
 
 def job_runs(w):
