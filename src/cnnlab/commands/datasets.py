@@ -13,7 +13,8 @@ from cnnlab.cli import CommandError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--configfile", nargs="+", default=[], metavar="FILE",
-                        help="your config file(s), as given to snakemake (for image folders)")
+                        help="your config file(s), as given to snakemake (for image folders; "
+                             "default: config.yaml in this folder, if there is one)")
 
 
 def _line(info) -> str:

@@ -14,7 +14,8 @@ from cnnlab.cli import CommandError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--configfile", nargs="+", default=[], metavar="FILE",
-                        help="your config file(s), as given to snakemake (for models_from)")
+                        help="your config file(s), as given to snakemake (for models_from; "
+                             "default: config.yaml in this folder, if there is one)")
     parser.add_argument("--torchvision", action="store_true",
                         help="also list torchvision's classifiers (imports torchvision)")
 

@@ -63,7 +63,10 @@ def apply_defaults(config: dict, builtin: Path | str = BUILTIN_STUDIES_FILE) -> 
 
 def config_from_files(paths: list) -> dict:
     """The whole config Snakemake would run given ``--configfile`` ``paths`` (merged in
-    order, as Snakemake merges them), for the ``cnnlab`` command."""
+    order, as Snakemake merges them), for the ``cnnlab`` command. No paths: the project's
+    ``config.yaml`` in the current folder where there is one (``cnnlab init`` writes it)."""
+    if not paths and Path("config.yaml").is_file():
+        paths = ["config.yaml"]
     given: dict = {}
     for path in paths:
         given = merged(given, yaml.safe_load(Path(path).read_text()) or {})
