@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import torch
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MIRROR = REPO.parent / "shared" / "datasets"
 sys.path.insert(0, str(REPO / "src"))
 
 from cnnlab.plan.config import expand_runs, expand_sweeps  # noqa: E402
+from cnnlab.plan.defaults import whole_config  # noqa: E402
 from cnnlab.data.prepared import Prepared, load_prepared, prepare  # noqa: E402
 from cnnlab.training.loop import Trainer, make_trainer  # noqa: E402
 
@@ -22,8 +22,7 @@ from cnnlab.training.loop import Trainer, make_trainer  # noqa: E402
 def config_runs(scale: str = "quick") -> dict[str, dict]:
     """Every run's spec, as the workflow would train it at ``scale`` (sweep points included,
     named as their run folders are: ``residual-depth8``)."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["scale"] = scale
+    config = whole_config({"scale": scale})  # cnnlab's defaults and its own studies
     return expand_runs(expand_sweeps(config))
 
 
