@@ -4,6 +4,9 @@ byte for byte the images it holds."""
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -140,3 +143,58 @@ def test_cifar10_exported_as_pngs_prepares_to_the_native_reader_s_bytes(real_dat
         order = index[np.lexsort((index, labels))]  # by class, then by index
         np.testing.assert_array_equal(parts[f"{split}_images"], native[f"{split}_images"][order])
         np.testing.assert_array_equal(parts[f"{split}_labels"], native[f"{split}_labels"][order])
+
+
+def _cache_file(cache_dir):
+    cached, = cache_dir.glob("folder-*.json")
+    return cached
+
+
+def test_content_rewritten_with_the_same_size_and_mtime_is_read_again(tmp_path):
+    """``cp -p`` / ``rsync -a`` keep size and mtime: the cache must not keep the old digest."""
+    write_images(tmp_path / "f", {"a": 3, "b": 3})
+    cache = tmp_path / "cache"
+    first = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    image = tmp_path / "f" / "a" / "000.png"
+    st = image.stat()
+    data = bytearray(image.read_bytes())
+    data[-20] ^= 0xFF  # other bytes, the same size (the listing never decodes them)
+    image.write_bytes(bytes(data))
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))  # the mtime put back, as cp -p does
+    assert image.stat().st_size == st.st_size and image.stat().st_mtime_ns == st.st_mtime_ns
+    again = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    assert again != first
+    assert again == list_folder(tmp_path / "f", 0.34).digest  # what a fresh read says
+
+
+def test_a_file_not_older_than_the_cache_is_hashed_again(tmp_path):
+    """git's racy-clean rule: a file modified within the clock's resolution of the cache's
+    write may have changed after it, unseen by size and times; it is read again."""
+    write_images(tmp_path / "f", {"a": 3, "b": 3})
+    cache = tmp_path / "cache"
+    true = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    cached = _cache_file(cache)
+    # Every cached checksum replaced by a wrong one, the keys kept.
+    cached.write_text(json.dumps({k: "0" * 64 for k in json.loads(cached.read_text())}))
+    mtimes = [p.stat().st_mtime_ns for p in (tmp_path / "f").rglob("*.png")]
+    # A cache written well after every file is trusted: the (wrong) checksums are used...
+    os.utime(cached, ns=(max(mtimes) + 10**10, max(mtimes) + 10**10))
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest != true
+    # ... one written in the same tick as the files is not (the files are left untouched:
+    # a new ctime alone would have them read again).
+    os.utime(cached, ns=(min(mtimes), min(mtimes)))
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest == true
+
+
+def test_a_truncated_checksum_cache_is_recomputed(tmp_path):
+    """A kill mid-write (or two starts at once) left half a file: the next start recomputes
+    and rewrites it, it does not fail."""
+    write_images(tmp_path / "f", {"a": 3, "b": 3})
+    cache = tmp_path / "cache"
+    first = list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest
+    cached = _cache_file(cache)
+    text = cached.read_text()
+    cached.write_text(text[: len(text) // 2])
+    assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest == first
+    assert json.loads(_cache_file(cache).read_text())  # whole again
+    assert not list(cache.glob("*partial*"))  # no temporary file left behind

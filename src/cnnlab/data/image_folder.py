@@ -6,7 +6,8 @@ with ``test_fraction`` of each class for testing.
 Listed and checked at every start of the workflow (``list_folder``, no image decoded, no
 PyTorch or NumPy imported): classes, counts, the split, and a digest of what the folder
 holds (each file's name, size and content checksum; checksums are kept in a cache by name,
-size and modification time, so a start re-reads only what changed). Prepared once
+size, modification and change time and inode, as git's index keeps them, so a start
+re-reads only what changed). Prepared once
 (``read_folder``) into the same arrays as every other dataset: resized deterministically
 (bilinear, PIL) to the configured size, uint8, in the listing's order.
 """
@@ -19,6 +20,8 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
+
+from cnnlab.files import read_json_cache, write_json_cache
 
 # What PIL reads: suffixes taken as images (anything else in a class folder is an error,
 # so that a stray file is named, not silently skipped).
@@ -82,21 +85,46 @@ def _split(per_class: dict[str, list[str]], fraction: float, seed: int, where: s
     return train, test
 
 
+def _stat_key(rel: str, st: os.stat_result) -> str:
+    """What says a file is unchanged without reading it: git's index compares the same
+    fields against a rewrite that keeps size and mtime (``cp -p``, ``rsync -a``): any write
+    sets ctime, and a replaced file has a new inode."""
+    return f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\t{st.st_ctime_ns}\t{st.st_ino}"
+
+
+def _read_cache(cache_file: Path | None) -> tuple[dict[str, str], int]:
+    """The cached ``{stat key: sha256}`` and when the cache was written (its mtime, ns);
+    empty where there is none or it cannot be read (recomputed, never fatal)."""
+    if cache_file is None:
+        return {}, 0
+    try:
+        written = cache_file.stat().st_mtime_ns
+    except OSError:
+        return {}, 0
+    cache = read_json_cache(cache_file)
+    if not isinstance(cache, dict) or not all(isinstance(v, str) for v in cache.values()):
+        return {}, 0
+    return cache, written
+
+
 def _checksums(root: Path, paths: list[str], cache_file: Path | None) -> dict[str, str]:
-    """sha256 of each file, read again only where its size or modification time changed
-    since the cache was written."""
-    cache = {}
-    if cache_file is not None and cache_file.is_file():
-        cache = json.loads(cache_file.read_text())
-    out, fresh = {}, {}
+    """sha256 of each file, read again where its size, mtime, ctime or inode changed since
+    the cache was written, or where it was modified no earlier than the cache's own write
+    (git's racy-clean rule: within the clock's resolution a later rewrite could keep all
+    of those, so only a file strictly older than the cache is trusted)."""
+    cache, written = _read_cache(cache_file)
+    out, fresh, racy = {}, {}, False
     for rel in paths:
         st = os.stat(root / rel)
-        key = f"{rel}\t{st.st_size}\t{st.st_mtime_ns}"
-        digest = cache.get(key) or hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        key = _stat_key(rel, st)
+        trusted = key in cache and st.st_mtime_ns < written
+        digest = cache[key] if trusted else hashlib.sha256((root / rel).read_bytes()).hexdigest()
         out[rel], fresh[key] = digest, digest
-    if cache_file is not None and fresh != cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(fresh))
+        racy |= key in cache and not trusted
+    # Rewritten when anything changed, and after a racy entry, so that the cache's write
+    # time moves past that file's mtime and it is trusted from the next start on.
+    if cache_file is not None and (fresh != cache or racy):
+        write_json_cache(cache_file, fresh)
     return out
 
 

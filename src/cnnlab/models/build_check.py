@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cnnlab.code_digest import library_digest
 from cnnlab.data.catalog import DATASETS
+from cnnlab.files import read_json_cache, write_json_cache
 from cnnlab.models.user_models import ModelSourceError
 
 
@@ -107,13 +108,14 @@ def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
     digest = hashlib.sha256(json.dumps([keys, probes or {}], sort_keys=True).encode())
     digest.update(library_digest("cnnlab.models.registry", "cnnlab.models.probes").encode())
     cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
-    if cached.exists():
-        return json.loads(cached.read_text())
+    # An unreadable cache (truncated by a kill mid-write of an older version) is rebuilt.
+    known = read_json_cache(cached)
+    if isinstance(known, dict) and set(known) == set(keys):
+        return known
     flops, problems = check_models(runs, probes)
     if problems:
         raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(flops))
+    write_json_cache(cached, flops)
     return flops
 
 
