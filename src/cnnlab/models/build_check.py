@@ -90,13 +90,39 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
         except ModelSourceError as e:  # the user's file itself: its own message
             problems.append(f"{_describe(spec)}: {e}")
         except Exception as e:  # noqa: BLE001
-            culprits = _culprits(spec)
-            why = "; ".join(culprits) or (f"args {spec['model_args']}: "
-                                          f"{type(e).__name__}: {e}")
-            shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
-            problems.append(f"{_describe(spec)} cannot be built for {spec['dataset']}'s "
-                            f"{shape} images: {why}")
+            problems.append(_build_problem(spec, e))
     return flops, problems
+
+
+def _build_problem(spec: dict, error: Exception) -> str:
+    """Why ``spec``'s model cannot be built: the arguments that fail on their own, or, for
+    a user's builder that raises with its defaults as well, the builder itself (where it
+    raised): no argument is to blame for that."""
+    shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
+    where = f"{_describe(spec)} cannot be built for {spec['dataset']}'s {shape} images"
+    if "model_source" in spec and (raised := _raises_anyway(spec)):
+        return f"{where}: {raised}" + (", with its default arguments as well, so no "
+                                       "argument is to blame" if spec["model_args"] else "")
+    culprits = _culprits(spec)
+    why = "; ".join(culprits) or f"args {spec['model_args']}: {type(error).__name__}: {error}"
+    return f"{where}: {why}"
+
+
+def _raises_anyway(spec: dict) -> str | None:
+    """How a user's builder fails with no argument from config (all its defaults), naming
+    the line of the user's folder it raised at; None where that builds."""
+    import traceback
+
+    try:
+        _build_and_count(spec, {})
+        return None
+    except Exception as e:  # noqa: BLE001 - any failure is the message
+        folder = Path(spec["model_source"]["file"]).resolve().parent
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if Path(f.filename).resolve().parent == folder]
+        at = f" at {frames[-1].filename} line {frames[-1].lineno}" if frames else ""
+        return (f"its builder {spec['model']!r} ({spec['model_source']['file']}) raises "
+                f"{type(e).__name__}: {e}{at}")
 
 
 def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
