@@ -8,6 +8,7 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -198,3 +199,31 @@ def test_a_truncated_checksum_cache_is_recomputed(tmp_path):
     assert list_folder(tmp_path / "f", 0.34, cache_dir=cache).digest == first
     assert json.loads(_cache_file(cache).read_text())  # whole again
     assert not list(cache.glob("*partial*"))  # no temporary file left behind
+
+
+def test_class_names_stay_text_from_the_folder_to_the_report(tmp_path):
+    """A folder class `007` stays `007` and `NA` stays `NA`, also where the runs' per-class
+    files are read back (pandas' defaults make them 7 and NaN)."""
+    from cnnlab.report.tables import per_class_rows, read_per_class
+    from cnnlab.training.evaluation import confusion_frame, per_class_accuracy
+
+    write_images(tmp_path / "f", {"007": 3, "NA": 3, "cat": 3})
+    listing = list_folder(tmp_path / "f", 0.34)
+    classes = list(listing.classes)
+    assert classes == ["007", "NA", "cat"]
+    run = tmp_path / "runs" / "s" / "f" / "v" / "seed0"
+    run.mkdir(parents=True)
+    matrix = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]])
+    confusion_frame(matrix, classes).to_csv(run / "confusion.csv")
+    per_class_accuracy(matrix, classes).to_csv(run / "per_class.csv", index=False)
+    per_class = read_per_class([run / "per_class.csv"])
+    assert list(per_class["class"]) == classes
+    table = pd.DataFrame([{"study": "s", "dataset": "f", "variant": "v", "label": "v"}])
+    shown, [row] = per_class_rows(per_class, table)
+    assert shown == classes and row["accs"] == ["100.0", "100.0", "0.0"]
+    assert row["hardest"] == "cat"
+    from cnnlab.analysis.run_tables import read_confusion_csv  # the confusion figure's reader
+
+    confusion = read_confusion_csv(run / "confusion.csv")
+    assert list(confusion.index) == classes and list(confusion.columns) == classes
+    assert confusion.loc["NA", "NA"] == 1
