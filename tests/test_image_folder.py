@@ -227,3 +227,42 @@ def test_class_names_stay_text_from_the_folder_to_the_report(tmp_path):
     confusion = read_confusion_csv(run / "confusion.csv")
     assert list(confusion.index) == classes and list(confusion.columns) == classes
     assert confusion.loc["NA", "NA"] == 1
+
+
+def test_a_folder_is_read_as_torchvision_s_image_folder_reads_it(tmp_path):
+    """Images in a class folder's subfolders belong to the class; files beside the class
+    folders (a licence, a readme) are no class."""
+    written = write_images(tmp_path / "f", {"cat": 3, "dog": 3})
+    written |= {f"cat/{k}": v for k, v in write_images(tmp_path / "f" / "cat", {"more": 2}).items()}
+    (tmp_path / "f" / "LICENSE.txt").write_text("CC-BY")
+    (tmp_path / "f" / "README").write_text("pets")
+    listing = list_folder(tmp_path / "f", 0.4)
+    assert listing.classes == ("cat", "dog")
+    paths = {p: label for p, label in listing.train + listing.test}
+    assert paths["cat/more/000.png"] == 0 and paths["cat/more/001.png"] == 0
+    assert sorted(paths) == sorted(written)
+    parts = read_folder(listing, (8, 8), 3)
+    for split in ("train", "test"):
+        expected = np.stack([written[p].transpose(2, 0, 1) for p, _ in getattr(listing, split)])
+        np.testing.assert_array_equal(parts[f"{split}_images"], expected)
+
+
+def test_sixteen_bit_grey_is_scaled_by_its_depth_not_clipped(tmp_path):
+    values = np.array([[0, 257 * 100], [40000, 65535]], dtype=np.uint16)
+    for cls in ("a", "b"):
+        (tmp_path / "f" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(values).save(tmp_path / "f" / cls / f"{i}.png")
+    assert Image.open(tmp_path / "f" / "a" / "0.png").mode.startswith("I")  # 16 bits kept
+    parts = read_folder(list_folder(tmp_path / "f", 0.5), (2, 2), 1)
+    expected = np.rint(values.astype(float) * 255 / 65535).astype(np.uint8)  # 0 100 156 255
+    np.testing.assert_array_equal(parts["train_images"][0, 0], expected)
+
+
+def test_a_stray_file_s_message_names_the_image_extensions(tmp_path):
+    write_images(tmp_path / "f", {"cat": 3, "dog": 3})
+    (tmp_path / "f" / "dog" / "scan.heic").write_bytes(b"x")
+    with pytest.raises(FolderError, match=r"dog/scan\.heic is not an image file \(1 such file\(s\) "
+                                          r"in class 'dog'\); image files end in .*\.jpeg, "
+                                          r"\.jpg, .*\.png"):
+        list_folder(tmp_path / "f", 0.5)

@@ -1,5 +1,6 @@
 """A folder of the user's own images as a dataset, in torchvision's ``ImageFolder`` layout:
-one subfolder per class, any format PIL reads; either ``train/`` and ``test/`` each holding
+one subfolder per class (images in its subfolders too; files beside the class folders
+ignored), any format PIL reads (16-bit grey scaled to 8 bits by its depth); either ``train/`` and ``test/`` each holding
 the class folders, or the class folders themselves, split once (stratified, by a fixed seed)
 with ``test_fraction`` of each class for testing.
 
@@ -23,8 +24,8 @@ from pathlib import Path
 
 from cnnlab.files import read_json_cache, write_json_cache
 
-# What PIL reads: suffixes taken as images (anything else in a class folder is an error,
-# so that a stray file is named, not silently skipped).
+# What PIL reads: suffixes taken as images (anything else in a class folder is an error
+# naming the file and these, so that a stray file is named, not silently skipped).
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm", ".pbm"}
 
@@ -42,23 +43,35 @@ class FolderListing:
     digest: str                         # what the folder holds: names, sizes, checksums
 
 
+def _files_under(class_dir: Path) -> list[str]:
+    """Every file under a class folder, its subfolders' too (torchvision's ``ImageFolder``
+    walks a class folder recursively), as paths relative to it, sorted; hidden files and
+    folders (``.DS_Store``, ``.ipynb_checkpoints``) left out."""
+    files = []
+    for folder, subfolders, names in os.walk(class_dir, followlinks=True):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        here = Path(folder).relative_to(class_dir)
+        files += [(here / name).as_posix() for name in names if not name.startswith(".")]
+    return sorted(files)
+
+
 def _class_files(folder: Path, where: str, at_least: int = 2) -> dict[str, list[str]]:
-    """``{class: [file names, sorted]}`` of one level of class folders."""
+    """``{class: [file paths relative to its folder, sorted]}`` of one level of class
+    folders. Files beside the class folders (a LICENSE.txt, a README) are no class and are
+    left out, as ``ImageFolder`` leaves them; a file of another kind inside a class folder
+    is an error naming it and the extensions taken as images."""
     if not folder.is_dir():
         raise FolderError(f"{where}: image folder {folder} does not exist or is not a folder")
     classes = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or not entry.is_dir():
             continue
-        if not entry.is_dir():
-            raise FolderError(f"{where}: {folder / entry.name} is not a class folder (the "
-                              f"layout is one subfolder per class)")
-        files = sorted(e.name for e in os.scandir(entry.path)
-                       if e.is_file() and not e.name.startswith("."))
+        files = _files_under(Path(entry.path))
         strays = [f for f in files if Path(f).suffix.lower() not in IMAGE_SUFFIXES]
         if strays:
             raise FolderError(f"{where}: {Path(entry.path) / strays[0]} is not an image file "
-                              f"({len(strays)} such file(s) in class {entry.name!r})")
+                              f"({len(strays)} such file(s) in class {entry.name!r}); image "
+                              f"files end in {', '.join(sorted(IMAGE_SUFFIXES))} (any case)")
         if not files:
             raise FolderError(f"{where}: class folder {entry.path} is empty")
         classes[entry.name] = files
@@ -164,6 +177,24 @@ def list_folder(root, test_fraction: float | None, split_seed: int = 0, where: s
     return FolderListing(str(root), classes, tuple(train), tuple(test), h.hexdigest()[:16])
 
 
+# PIL's modes of more than 8 bits per grey value, with the largest value each can hold
+# (a 16-bit PNG opens as "I;16" or, in older Pillow, "I" holding 16-bit values).
+WIDE_GREY = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def _eight_bit(im):
+    """A 16-bit grey image scaled to 8 bits by its depth (PIL's own conversion to "L"
+    clips every value above 255 to white); any other image as it is."""
+    import numpy as np
+    from PIL import Image
+
+    top = WIDE_GREY.get(im.mode)
+    if top is None:
+        return im
+    values = np.asarray(im, dtype=np.float64)
+    return Image.fromarray(np.clip(np.rint(values * 255 / top), 0, 255).astype(np.uint8), "L")
+
+
 def _load(task):
     """One image as uint8 C x H x W (a worker's unit of work)."""
     import numpy as np
@@ -172,7 +203,7 @@ def _load(task):
     path, size, channels = task
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
+            im = _eight_bit(im).convert("L" if channels == 1 else "RGB")
             if im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(im, dtype=np.uint8)
