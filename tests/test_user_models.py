@@ -234,3 +234,18 @@ def test_the_code_digest_follows_local_imports_through_each_other(tmp_path):
     assert code() == first
     (tmp_path / "dg_pkg" / "deep.py").write_text("SCALE = 3\n")
     assert code() != first
+
+
+def test_a_required_argument_s_bad_value_is_still_blamed_on_it(config, tmp_path):
+    """The builder is called raising only where it raises with what it requires alone."""
+    model_file = tmp_path / "needs.py"
+    model_file.write_text("from torch import nn\n\nimport cnnlab\n\n\n@cnnlab.register_model\n"
+                          "def needy(in_shape, num_classes, width, depth=1):\n"
+                          "    return nn.Sequential(nn.Flatten(), nn.LazyLinear(width),\n"
+                          "                         nn.Linear(width, num_classes))\n")
+    runs = with_user_model(config, model_file, model="needy", args={"width": 4, "depth": 2})
+    assert check_models(runs)[1] == []
+    runs = with_user_model(config, model_file, model="needy", args={"width": "x", "depth": 2})
+    [problem] = check_models(runs)[1]
+    assert "argument(s) width='x' (required): TypeError" in problem
+    assert "its builder" not in problem and "depth" not in problem.split("images:")[1]

@@ -54,12 +54,22 @@ def _describe(spec: dict) -> str:
             f"{spec['variant']!r} (model {spec['model']})")
 
 
-def _culprits(spec: dict) -> list[str]:
-    """The arguments that fail on their own (each with the others at their defaults)."""
+def _culprits(spec: dict, required: dict | None = None) -> list[str]:
+    """The arguments that fail on their own (each with the others at their defaults, and
+    with the arguments the builder requires, ``required``, which fail together if alone)."""
+    required = required or {}
     bad = []
-    for key, value in spec["model_args"].items():
+    if required:
         try:
-            _build_and_count(spec, {key: value})
+            _build_and_count(spec, required)
+        except Exception as e:  # noqa: BLE001 - any failure is the message
+            given = ", ".join(f"{k}={v!r}" for k, v in required.items())
+            return [f"argument(s) {given} (required): {type(e).__name__}: {e}"]
+    for key, value in spec["model_args"].items():
+        if key in required:
+            continue
+        try:
+            _build_and_count(spec, {**required, key: value})
         except Exception as e:  # noqa: BLE001 - any failure is the message
             bad.append(f"argument {key}={value!r}: {type(e).__name__}: {e}")
     return bad
@@ -100,12 +110,29 @@ def _build_problem(spec: dict, error: Exception) -> str:
     raised): no argument is to blame for that."""
     shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
     where = f"{_describe(spec)} cannot be built for {spec['dataset']}'s {shape} images"
-    if "model_source" in spec and (raised := _raises_anyway(spec)):
+    required = _required(spec)
+    # Only a builder that needs nothing from config can be shown to raise on its own.
+    if "model_source" in spec and not required and (raised := _raises_anyway(spec)):
         return f"{where}: {raised}" + (", with its default arguments as well, so no "
                                        "argument is to blame" if spec["model_args"] else "")
-    culprits = _culprits(spec)
+    culprits = _culprits(spec, required)
     why = "; ".join(culprits) or f"args {spec['model_args']}: {type(error).__name__}: {error}"
     return f"{where}: {why}"
+
+
+def _required(spec: dict) -> dict:
+    """The arguments of ``spec`` its (imported) builder has no default for."""
+    import inspect
+
+    from cnnlab.models.arguments import DATA_ARGS
+    from cnnlab.models.registry import MODELS
+
+    builder = MODELS.get(spec["model"])
+    if builder is None:
+        return {}
+    params = inspect.signature(builder).parameters.values()
+    required = {p.name for p in params if p.default is p.empty and p.name not in DATA_ARGS}
+    return {k: v for k, v in spec["model_args"].items() if k in required}
 
 
 def _raises_anyway(spec: dict) -> str | None:
