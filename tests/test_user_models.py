@@ -249,3 +249,23 @@ def test_a_required_argument_s_bad_value_is_still_blamed_on_it(config, tmp_path)
     [problem] = check_models(runs)[1]
     assert "argument(s) width='x' (required): TypeError" in problem
     assert "its builder" not in problem and "depth" not in problem.split("images:")[1]
+
+
+def test_two_model_files_of_one_folder_may_import_each_other(config, tmp_path):
+    """As Python runs them: `from tw_first import helper` in the second file is the first
+    file's module itself, so its builders are not registered twice."""
+    first = tmp_path / "tw_first.py"
+    first.write_text(USES_HELPER.format(helper="tw_blocks", model="tw_one")
+                     + "\n\nWIDTH = 4\n")
+    (tmp_path / "tw_blocks.py").write_text(HELPER)
+    second = tmp_path / "tw_second.py"
+    second.write_text(USES_HELPER.format(helper="tw_blocks", model="tw_two")
+                      .replace("import cnnlab\n", "import cnnlab\nfrom tw_first import WIDTH\n"))
+    config = copy.deepcopy(config)
+    config["models_from"] = [str(second), str(first)]
+    variants = config["studies"]["task1"]["datasets"]["cifar10"]["variants"]
+    variants += [{"name": "one", "model": "tw_one"}, {"name": "two", "model": "tw_two"}]
+    expanded = expand_sweeps(config)
+    check_config(expanded)
+    flops, problems = check_models(expand_runs(expanded))
+    assert problems == []

@@ -178,6 +178,19 @@ def user_models(entries: list[str]) -> dict[str, UserModel]:
     return found
 
 
+def _module_name(path: Path) -> str | None:
+    """The name to import the user's file under: its own (``my_models``), so that a
+    neighbour's ``import my_models`` is the same module and registers nothing twice; a
+    private name where another module holds that name; None where this file is imported
+    under it already."""
+    held = sys.modules.get(path.stem)
+    if held is None:
+        return path.stem
+    if getattr(held, "__file__", None) and Path(held.__file__).resolve() == path:
+        return None
+    return f"cnnlab_user_models.{path.stem}_{abs(hash(str(path)))}"
+
+
 @cache
 def load_model_source(file: str) -> None:
     """Import a user's model file once per process: its builders register themselves. As
@@ -187,7 +200,9 @@ def load_model_source(file: str) -> None:
     path = Path(file).resolve()
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    module_name = f"cnnlab_user_models.{path.stem}_{abs(hash(str(path)))}"
+    module_name = _module_name(path)
+    if module_name is None:
+        return  # a neighbour imported it already, under its own name: its builders registered
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ModelSourceError(f"models_from: {file} cannot be imported")
