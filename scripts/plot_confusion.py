@@ -1,12 +1,11 @@
 """Rule confusion: adapter to cnnlab.report.plots.confusion (each variant's seeds summed)."""
-import pandas as pd
-
+from cnnlab.analysis.run_tables import read_confusion_csv
 from cnnlab.logs import log_to
 from cnnlab.report.plots import confusion
 
 with log_to(snakemake.log[0]):
     matrices = {}
     for path, label in zip(snakemake.input.confusion, snakemake.params.labels):
-        matrix = pd.read_csv(path, index_col=0)
+        matrix = read_confusion_csv(path)  # class names as text: 007, NA
         matrices[label] = matrices[label] + matrix if label in matrices else matrix
     confusion(matrices, snakemake.output[0], title=snakemake.params.title)

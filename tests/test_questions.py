@@ -45,13 +45,15 @@ def test_depth_says_where_gradients_vanished_and_which_networks_trained():
     two, thirty_two = answer.sentences
     assert two.startswith("2 layers. Plain, no normalization: the first layer's gradient is "
                           "8.0e-01 times the last layer's at initialization (not vanished")
-    assert "trained (one-sided t-test against chance (10%) p = " in two
+    assert ("trained (one-sided t-test against chance 10%, the largest class's share of "
+            "the test images: p = ") in two
     assert "2.0e-13 times" in thirty_two and "(vanished: threshold 0.01)" in thirty_two
     assert "did not train beyond chance (n = 3 seeds, no spread to test" in thirty_two
     assert "Residual twin: ratio 1.0e-01, 26.00%, +16.00 points" in thirty_two
     assert "With batch norm: ratio 5.0e-01, 29.00%, +19.00 points" in thirty_two
     assert answer.headline == ("2 layers: plain trained; 32 layers: plain at chance, "
-                               "residual trained.")
+                               "residual trained (chance 10%, the largest class's share of "
+                               "the test images).")
 
 
 def test_a_residual_twin_whose_branches_start_at_zero_shows_its_ratio_during_training():

@@ -133,3 +133,139 @@ def test_models_from_an_importable_module_name(config, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="models_from: no_such_module is neither a .py file "
                                           "nor an importable module"):
         with_user_model(config, "no_such_module")
+
+
+HELPER = '''"""Blocks the model file imports."""
+from torch import nn
+
+
+def block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU())
+'''
+
+USES_HELPER = '''from torch import nn
+
+import cnnlab
+from {helper} import block
+
+
+@cnnlab.register_model
+def {model}(in_shape, num_classes, width=4):
+    return nn.Sequential(block(in_shape[0], width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(width, num_classes))
+'''
+
+
+def test_a_model_file_imports_its_neighbours_and_follows_them_into_its_code(config, tmp_path):
+    """`from my_blocks import block` beside the file imports (its folder is on the path, as
+    when Python runs it), and the helper's code is the model's: a changed statement there
+    retrains its runs, a comment does not."""
+    (tmp_path / "nb_blocks.py").write_text(HELPER)
+    model_file = tmp_path / "nb_models.py"
+    model_file.write_text(USES_HELPER.format(helper="nb_blocks", model="nb_net"))
+    runs = with_user_model(config, model_file, model="nb_net", args={"width": 8})
+    flops, problems = check_models(runs)
+    assert problems == [] and len(flops) > 0
+    (tmp_path / "nb_blocks.py").write_text(HELPER + "# a comment\n")
+    assert with_user_model(config, model_file, model="nb_net", args={"width": 8}) == runs
+    (tmp_path / "nb_blocks.py").write_text(HELPER.replace("nn.ReLU()", "nn.Tanh()"))
+    changed = with_user_model(config, model_file, model="nb_net", args={"width": 8})
+    assert [k for k in runs if runs[k] != changed[k]] == [
+        run_dir("task1", "cifar10", "mine", s) for s in config["scales"]["smoke"]["seeds"]]
+
+
+def test_a_builder_that_raises_is_named_not_its_arguments(config, tmp_path):
+    model_file = tmp_path / "crashing.py"
+    model_file.write_text("import cnnlab\n\n\n@cnnlab.register_model\n"
+                          "def crashy(in_shape, num_classes, width=4):\n"
+                          "    raise RuntimeError('not written yet')\n")
+    runs = with_user_model(config, model_file, model="crashy", args={"width": 8})
+    _, problems = check_models(runs)
+    assert len(problems) == 1
+    assert (f"its builder 'crashy' ({model_file}) raises RuntimeError: not written yet at "
+            f"{model_file} line 6") in problems[0]
+    assert "argument width=8" not in problems[0]
+
+
+def test_a_checkpoint_of_an_edited_user_model_is_refused(config, tmp_path):
+    """A model.pt rebuilt from a file that changed since would compute something else."""
+    import torch
+
+    from cnnlab.models.checkpoint import checkpoint, load_checkpoint
+    from cnnlab.models.registry import build_for_spec
+    from cnnlab.models.user_models import ModelSourceError
+
+    model_file = tmp_path / "ck_models.py"
+    model_file.write_text(EXAMPLE.read_text().replace("def tiny_vgg", "def ck_vgg"))
+    spec = with_user_model(config, model_file, model="ck_vgg", args={"width": 4, "blocks": 1}
+                           )[run_dir("task1", "cifar10", "mine", 0)]
+    model = build_for_spec(spec, (3, 32, 32), 10)
+    saved = tmp_path / "model.pt"
+    torch.save(checkpoint(model, spec, (3, 32, 32), [str(i) for i in range(10)],
+                          torch.zeros(3), torch.ones(3)), saved)
+    model_file.write_text(model_file.read_text() + "\n# a comment changes nothing\n")
+    load_checkpoint(saved)
+    # The same layers, the same weights' shapes: only the code shows the change.
+    model_file.write_text(model_file.read_text().replace("nn.ReLU(inplace=True)", "nn.Tanh()"))
+    with pytest.raises(ModelSourceError, match=rf"{saved}: cannot rebuild its model: "
+                                               rf"models_from: {model_file} \(or a module "
+                                               rf"beside it that it imports\) has changed "
+                                               rf"since this model was trained"):
+        load_checkpoint(saved)
+
+
+def test_the_code_digest_follows_local_imports_through_each_other(tmp_path):
+    """Read without importing: the file's neighbours, and theirs (a package beside it too),
+    are in its code; a comment in any of them is not."""
+    from cnnlab.models.user_models import declared_models
+
+    (tmp_path / "dg_pkg").mkdir()
+    (tmp_path / "dg_pkg" / "__init__.py").write_text("")
+    (tmp_path / "dg_pkg" / "deep.py").write_text("SCALE = 2\n")
+    (tmp_path / "dg_blocks.py").write_text(HELPER + "from dg_pkg.deep import SCALE\n")
+    model_file = tmp_path / "dg_models.py"
+    model_file.write_text(USES_HELPER.format(helper="dg_blocks", model="dg_net"))
+
+    def code():
+        return declared_models(str(model_file))["dg_net"].code
+
+    first = code()
+    (tmp_path / "dg_pkg" / "deep.py").write_text("SCALE = 2  # a comment\n")
+    assert code() == first
+    (tmp_path / "dg_pkg" / "deep.py").write_text("SCALE = 3\n")
+    assert code() != first
+
+
+def test_a_required_argument_s_bad_value_is_still_blamed_on_it(config, tmp_path):
+    """The builder is called raising only where it raises with what it requires alone."""
+    model_file = tmp_path / "needs.py"
+    model_file.write_text("from torch import nn\n\nimport cnnlab\n\n\n@cnnlab.register_model\n"
+                          "def needy(in_shape, num_classes, width, depth=1):\n"
+                          "    return nn.Sequential(nn.Flatten(), nn.LazyLinear(width),\n"
+                          "                         nn.Linear(width, num_classes))\n")
+    runs = with_user_model(config, model_file, model="needy", args={"width": 4, "depth": 2})
+    assert check_models(runs)[1] == []
+    runs = with_user_model(config, model_file, model="needy", args={"width": "x", "depth": 2})
+    [problem] = check_models(runs)[1]
+    assert "argument(s) width='x' (required): TypeError" in problem
+    assert "its builder" not in problem and "depth" not in problem.split("images:")[1]
+
+
+def test_two_model_files_of_one_folder_may_import_each_other(config, tmp_path):
+    """As Python runs them: `from tw_first import helper` in the second file is the first
+    file's module itself, so its builders are not registered twice."""
+    first = tmp_path / "tw_first.py"
+    first.write_text(USES_HELPER.format(helper="tw_blocks", model="tw_one")
+                     + "\n\nWIDTH = 4\n")
+    (tmp_path / "tw_blocks.py").write_text(HELPER)
+    second = tmp_path / "tw_second.py"
+    second.write_text(USES_HELPER.format(helper="tw_blocks", model="tw_two")
+                      .replace("import cnnlab\n", "import cnnlab\nfrom tw_first import WIDTH\n"))
+    config = copy.deepcopy(config)
+    config["models_from"] = [str(second), str(first)]
+    variants = config["studies"]["task1"]["datasets"]["cifar10"]["variants"]
+    variants += [{"name": "one", "model": "tw_one"}, {"name": "two", "model": "tw_two"}]
+    expanded = expand_sweeps(config)
+    check_config(expanded)
+    flops, problems = check_models(expand_runs(expanded))
+    assert problems == []

@@ -5,6 +5,7 @@ wrong with a path a user gave."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -22,6 +23,23 @@ def atomic_path(path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_json_cache(path):
+    """A cache file's content, or None where it is missing or unreadable: a cache written
+    by an older version without atomic writes and killed mid-write, or a disk that filled,
+    leaves a truncated file; a cache is then recomputed, never fatal."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+
+
+def write_json_cache(path, obj) -> None:
+    """Write a cache file atomically: a kill mid-write or two starts at once never leave
+    a truncated file under the final name."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj))
 
 
 def path_problem(path, kind: str = "folder") -> str | None:

@@ -31,8 +31,12 @@ def with_settings(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def chance(dataset: str, table: pd.DataFrame | None = None) -> float:
-    """Accuracy of guessing: 1 / number of classes, as the runs of ``table`` recorded it
-    (any dataset), else from the catalog."""
+    """What a network that ignores its input scores on the test images: the largest
+    class's share of them, as the runs' per-class counts give it (``analysis.chance``,
+    column ``chance``); where no counts were read, 1 / number of classes, as the runs of
+    ``table`` recorded it (any dataset), else from the catalog."""
+    if table is not None and "chance" in table and table["chance"].notna().any():
+        return float(table["chance"].dropna().max())
     if table is not None and "num_classes_mean" in table and table["num_classes_mean"].notna().any():
         return 1 / float(table["num_classes_mean"].dropna().iloc[0])
     return 1 / len(DATASETS[dataset].classes)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from cnnlab.analysis.answer import Answer, chance, ratio_text, with_settings
 from cnnlab.analysis.findings import accuracy_text, compare, named, pct
-from cnnlab.analysis.statistics import above_chance, welch
+from cnnlab.analysis.statistics import above_chance, chance_text, welch
 
 VANISHED = 1e-2  # first/last gradient ratio below this: the signal lost 2 orders of magnitude
 
@@ -28,6 +28,14 @@ def _depth_families(table: pd.DataFrame) -> pd.DataFrame:
                      init=ok["a"].map(lambda a: a["init"]),
                      zero_init=ok["a"].map(lambda a: bool(a["zero_init_residual"])),
                      clip=ok["t"].map(lambda t: t.get("grad_clip")))
+
+
+def balanced_text(row) -> str:
+    """Balanced accuracy beside accuracy where the test classes are imbalanced (there,
+    accuracy rewards answering the largest class); "" elsewhere."""
+    if not row.get("imbalanced", False) or pd.isna(row.get("balanced_acc_mean")):
+        return ""
+    return f" (balanced accuracy {pct(row['balanced_acc_mean'])})"
 
 
 def _family(deep: pd.DataFrame, residual: bool, norm: bool) -> dict[int, pd.Series]:
@@ -51,7 +59,7 @@ def _depth_line(d: int, plain, res, bn, guess: float) -> tuple[str, str]:
     text = (f"{d} layers. Plain, no normalization: the first layer's gradient is "
             f"{ratio_text(ratio)} times the last layer's at initialization "
             f"({'vanished' if vanished else 'not vanished'}: threshold {VANISHED:g}); "
-            f"test accuracy {pct(plain['test_acc_mean'])}, "
+            f"test accuracy {pct(plain['test_acc_mean'])}{balanced_text(plain)}, "
             f"{'trained' if learned else 'did not train beyond chance'} ({test}).")
     head = f"{d} layers: plain {'trained' if learned else 'at chance'}"
     if res is not None:
@@ -62,13 +70,14 @@ def _depth_line(d: int, plain, res, bn, guess: float) -> tuple[str, str]:
         ratio_res = (f"ratio during training {ratio_text(res['grad_ratio_train_mean'])} (0 "
                      f"at initialization by design: every branch starts at zero)"
                      if res["zero_init"] else f"ratio {ratio_text(res['grad_ratio_init_mean'])}")
-        text += (f" Residual twin: {ratio_res}, {pct(res['test_acc_mean'])}, "
+        text += (f" Residual twin: {ratio_res}, {pct(res['test_acc_mean'])}"
+                 f"{balanced_text(res)}, "
                  f"{100 * (res['test_acc_mean'] - plain['test_acc_mean']):+.2f} points "
                  f"({compare(res, plain)}).")
         head += f", residual {'trained' if res_learned else 'at chance'}"
     if bn is not None:
         text += (f" With batch norm: ratio {ratio_text(bn['grad_ratio_init_mean'])}, "
-                 f"{pct(bn['test_acc_mean'])}, "
+                 f"{pct(bn['test_acc_mean'])}{balanced_text(bn)}, "
                  f"{100 * (bn['test_acc_mean'] - plain['test_acc_mean']):+.2f} points "
                  f"against no normalization ({compare(bn, plain)}).")
     return text, head
@@ -91,7 +100,8 @@ def depth(table: pd.DataFrame, dataset: str) -> list[Answer]:
             heads.append(head)
         answers.append(Answer(
             "Do gradients vanish with depth, does the plain network still train, and what "
-            "do residual connections and batch norm change?", lines, "; ".join(heads) + "."))
+            "do residual connections and batch norm change?", lines,
+            "; ".join(heads) + f" ({chance_text(guess)})."))
     answers += clipping(deep)
     return answers
 

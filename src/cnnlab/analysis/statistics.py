@@ -67,15 +67,20 @@ def welch(a, b) -> Comparison:
                       len(a), len(b))
 
 
+def chance_text(chance: float) -> str:
+    """Chance in words, beside every verdict that rests on it."""
+    return f"chance {100 * chance:.0f}%, the largest class's share of the test images"
+
+
 def above_chance(values, chance: float) -> tuple[bool, str]:
     """Did a variant learn anything: is the mean of ``values`` (test accuracies over seeds)
-    above ``chance`` (1 / classes), by a one-sided one-sample t-test at the 5% level?
-    Returns the verdict and a clause stating the test (or why none was possible)."""
+    above ``chance`` (what a network that ignores its input scores: the largest class's
+    share of the test images), by a one-sided one-sample t-test at the 5% level? Returns
+    the verdict and a clause stating the test and chance (or why no test was possible)."""
     x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
     if len(x) < 2 or x.std(ddof=1) < 1e-12:  # equal values up to rounding: no test
         learned = len(x) > 0 and bool(x.min() > chance + 0.02)
-        return learned, f"n = {len(x)} seeds, no spread to test; chance {100 * chance:.0f}%"
+        return learned, f"n = {len(x)} seeds, no spread to test; {chance_text(chance)}"
     test = stats.ttest_1samp(x, chance, alternative="greater")
-    return bool(test.pvalue < ALPHA), (f"one-sided t-test against chance "
-                                       f"({100 * chance:.0f}%) p = {test.pvalue:.3g}, "
-                                       f"n = {len(x)}")
+    return bool(test.pvalue < ALPHA), (f"one-sided t-test against {chance_text(chance)}: "
+                                       f"p = {test.pvalue:.3g}, n = {len(x)}")

@@ -1,12 +1,14 @@
 """A folder of the user's own images as a dataset, in torchvision's ``ImageFolder`` layout:
-one subfolder per class, any format PIL reads; either ``train/`` and ``test/`` each holding
+one subfolder per class (images in its subfolders too; files beside the class folders
+ignored), any format PIL reads (16-bit grey scaled to 8 bits by its depth); either ``train/`` and ``test/`` each holding
 the class folders, or the class folders themselves, split once (stratified, by a fixed seed)
 with ``test_fraction`` of each class for testing.
 
 Listed and checked at every start of the workflow (``list_folder``, no image decoded, no
 PyTorch or NumPy imported): classes, counts, the split, and a digest of what the folder
 holds (each file's name, size and content checksum; checksums are kept in a cache by name,
-size and modification time, so a start re-reads only what changed). Prepared once
+size, modification and change time and inode, as git's index keeps them, so a start
+re-reads only what changed). Prepared once
 (``read_folder``) into the same arrays as every other dataset: resized deterministically
 (bilinear, PIL) to the configured size, uint8, in the listing's order.
 """
@@ -20,8 +22,10 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-# What PIL reads: suffixes taken as images (anything else in a class folder is an error,
-# so that a stray file is named, not silently skipped).
+from cnnlab.files import read_json_cache, write_json_cache
+
+# What PIL reads: suffixes taken as images (anything else in a class folder is an error
+# naming the file and these, so that a stray file is named, not silently skipped).
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm", ".pbm"}
 
@@ -39,23 +43,35 @@ class FolderListing:
     digest: str                         # what the folder holds: names, sizes, checksums
 
 
+def _files_under(class_dir: Path) -> list[str]:
+    """Every file under a class folder, its subfolders' too (torchvision's ``ImageFolder``
+    walks a class folder recursively), as paths relative to it, sorted; hidden files and
+    folders (``.DS_Store``, ``.ipynb_checkpoints``) left out."""
+    files = []
+    for folder, subfolders, names in os.walk(class_dir, followlinks=True):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        here = Path(folder).relative_to(class_dir)
+        files += [(here / name).as_posix() for name in names if not name.startswith(".")]
+    return sorted(files)
+
+
 def _class_files(folder: Path, where: str, at_least: int = 2) -> dict[str, list[str]]:
-    """``{class: [file names, sorted]}`` of one level of class folders."""
+    """``{class: [file paths relative to its folder, sorted]}`` of one level of class
+    folders. Files beside the class folders (a LICENSE.txt, a README) are no class and are
+    left out, as ``ImageFolder`` leaves them; a file of another kind inside a class folder
+    is an error naming it and the extensions taken as images."""
     if not folder.is_dir():
         raise FolderError(f"{where}: image folder {folder} does not exist or is not a folder")
     classes = {}
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or not entry.is_dir():
             continue
-        if not entry.is_dir():
-            raise FolderError(f"{where}: {folder / entry.name} is not a class folder (the "
-                              f"layout is one subfolder per class)")
-        files = sorted(e.name for e in os.scandir(entry.path)
-                       if e.is_file() and not e.name.startswith("."))
+        files = _files_under(Path(entry.path))
         strays = [f for f in files if Path(f).suffix.lower() not in IMAGE_SUFFIXES]
         if strays:
             raise FolderError(f"{where}: {Path(entry.path) / strays[0]} is not an image file "
-                              f"({len(strays)} such file(s) in class {entry.name!r})")
+                              f"({len(strays)} such file(s) in class {entry.name!r}); image "
+                              f"files end in {', '.join(sorted(IMAGE_SUFFIXES))} (any case)")
         if not files:
             raise FolderError(f"{where}: class folder {entry.path} is empty")
         classes[entry.name] = files
@@ -82,21 +98,46 @@ def _split(per_class: dict[str, list[str]], fraction: float, seed: int, where: s
     return train, test
 
 
+def _stat_key(rel: str, st: os.stat_result) -> str:
+    """What says a file is unchanged without reading it: git's index compares the same
+    fields against a rewrite that keeps size and mtime (``cp -p``, ``rsync -a``): any write
+    sets ctime, and a replaced file has a new inode."""
+    return f"{rel}\t{st.st_size}\t{st.st_mtime_ns}\t{st.st_ctime_ns}\t{st.st_ino}"
+
+
+def _read_cache(cache_file: Path | None) -> tuple[dict[str, str], int]:
+    """The cached ``{stat key: sha256}`` and when the cache was written (its mtime, ns);
+    empty where there is none or it cannot be read (recomputed, never fatal)."""
+    if cache_file is None:
+        return {}, 0
+    try:
+        written = cache_file.stat().st_mtime_ns
+    except OSError:
+        return {}, 0
+    cache = read_json_cache(cache_file)
+    if not isinstance(cache, dict) or not all(isinstance(v, str) for v in cache.values()):
+        return {}, 0
+    return cache, written
+
+
 def _checksums(root: Path, paths: list[str], cache_file: Path | None) -> dict[str, str]:
-    """sha256 of each file, read again only where its size or modification time changed
-    since the cache was written."""
-    cache = {}
-    if cache_file is not None and cache_file.is_file():
-        cache = json.loads(cache_file.read_text())
-    out, fresh = {}, {}
+    """sha256 of each file, read again where its size, mtime, ctime or inode changed since
+    the cache was written, or where it was modified no earlier than the cache's own write
+    (git's racy-clean rule: within the clock's resolution a later rewrite could keep all
+    of those, so only a file strictly older than the cache is trusted)."""
+    cache, written = _read_cache(cache_file)
+    out, fresh, racy = {}, {}, False
     for rel in paths:
         st = os.stat(root / rel)
-        key = f"{rel}\t{st.st_size}\t{st.st_mtime_ns}"
-        digest = cache.get(key) or hashlib.sha256((root / rel).read_bytes()).hexdigest()
+        key = _stat_key(rel, st)
+        trusted = key in cache and st.st_mtime_ns < written
+        digest = cache[key] if trusted else hashlib.sha256((root / rel).read_bytes()).hexdigest()
         out[rel], fresh[key] = digest, digest
-    if cache_file is not None and fresh != cache:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(fresh))
+        racy |= key in cache and not trusted
+    # Rewritten when anything changed, and after a racy entry, so that the cache's write
+    # time moves past that file's mtime and it is trusted from the next start on.
+    if cache_file is not None and (fresh != cache or racy):
+        write_json_cache(cache_file, fresh)
     return out
 
 
@@ -136,6 +177,24 @@ def list_folder(root, test_fraction: float | None, split_seed: int = 0, where: s
     return FolderListing(str(root), classes, tuple(train), tuple(test), h.hexdigest()[:16])
 
 
+# PIL's modes of more than 8 bits per grey value, with the largest value each can hold
+# (a 16-bit PNG opens as "I;16" or, in older Pillow, "I" holding 16-bit values).
+WIDE_GREY = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def _eight_bit(im):
+    """A 16-bit grey image scaled to 8 bits by its depth (PIL's own conversion to "L"
+    clips every value above 255 to white); any other image as it is."""
+    import numpy as np
+    from PIL import Image
+
+    top = WIDE_GREY.get(im.mode)
+    if top is None:
+        return im
+    values = np.asarray(im, dtype=np.float64)
+    return Image.fromarray(np.clip(np.rint(values * 255 / top), 0, 255).astype(np.uint8), "L")
+
+
 def _load(task):
     """One image as uint8 C x H x W (a worker's unit of work)."""
     import numpy as np
@@ -144,7 +203,7 @@ def _load(task):
     path, size, channels = task
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
+            im = _eight_bit(im).convert("L" if channels == 1 else "RGB")
             if im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(im, dtype=np.uint8)

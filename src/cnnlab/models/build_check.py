@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cnnlab.code_digest import library_digest
 from cnnlab.data.catalog import DATASETS
+from cnnlab.files import read_json_cache, write_json_cache
 from cnnlab.models.user_models import ModelSourceError
 
 
@@ -53,12 +54,22 @@ def _describe(spec: dict) -> str:
             f"{spec['variant']!r} (model {spec['model']})")
 
 
-def _culprits(spec: dict) -> list[str]:
-    """The arguments that fail on their own (each with the others at their defaults)."""
+def _culprits(spec: dict, required: dict | None = None) -> list[str]:
+    """The arguments that fail on their own (each with the others at their defaults, and
+    with the arguments the builder requires, ``required``, which fail together if alone)."""
+    required = required or {}
     bad = []
-    for key, value in spec["model_args"].items():
+    if required:
         try:
-            _build_and_count(spec, {key: value})
+            _build_and_count(spec, required)
+        except Exception as e:  # noqa: BLE001 - any failure is the message
+            given = ", ".join(f"{k}={v!r}" for k, v in required.items())
+            return [f"argument(s) {given} (required): {type(e).__name__}: {e}"]
+    for key, value in spec["model_args"].items():
+        if key in required:
+            continue
+        try:
+            _build_and_count(spec, {**required, key: value})
         except Exception as e:  # noqa: BLE001 - any failure is the message
             bad.append(f"argument {key}={value!r}: {type(e).__name__}: {e}")
     return bad
@@ -89,13 +100,56 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
         except ModelSourceError as e:  # the user's file itself: its own message
             problems.append(f"{_describe(spec)}: {e}")
         except Exception as e:  # noqa: BLE001
-            culprits = _culprits(spec)
-            why = "; ".join(culprits) or (f"args {spec['model_args']}: "
-                                          f"{type(e).__name__}: {e}")
-            shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
-            problems.append(f"{_describe(spec)} cannot be built for {spec['dataset']}'s "
-                            f"{shape} images: {why}")
+            problems.append(_build_problem(spec, e))
     return flops, problems
+
+
+def _build_problem(spec: dict, error: Exception) -> str:
+    """Why ``spec``'s model cannot be built: the arguments that fail on their own, or, for
+    a user's builder that raises with its defaults as well, the builder itself (where it
+    raised): no argument is to blame for that."""
+    shape = "x".join(map(str, DATASETS[spec["dataset"]].shape))
+    where = f"{_describe(spec)} cannot be built for {spec['dataset']}'s {shape} images"
+    required = _required(spec)
+    # Only a builder that needs nothing from config can be shown to raise on its own.
+    if "model_source" in spec and not required and (raised := _raises_anyway(spec)):
+        return f"{where}: {raised}" + (", with its default arguments as well, so no "
+                                       "argument is to blame" if spec["model_args"] else "")
+    culprits = _culprits(spec, required)
+    why = "; ".join(culprits) or f"args {spec['model_args']}: {type(error).__name__}: {error}"
+    return f"{where}: {why}"
+
+
+def _required(spec: dict) -> dict:
+    """The arguments of ``spec`` its (imported) builder has no default for."""
+    import inspect
+
+    from cnnlab.models.arguments import DATA_ARGS
+    from cnnlab.models.registry import MODELS
+
+    builder = MODELS.get(spec["model"])
+    if builder is None:
+        return {}
+    params = inspect.signature(builder).parameters.values()
+    required = {p.name for p in params if p.default is p.empty and p.name not in DATA_ARGS}
+    return {k: v for k, v in spec["model_args"].items() if k in required}
+
+
+def _raises_anyway(spec: dict) -> str | None:
+    """How a user's builder fails with no argument from config (all its defaults), naming
+    the line of the user's folder it raised at; None where that builds."""
+    import traceback
+
+    try:
+        _build_and_count(spec, {})
+        return None
+    except Exception as e:  # noqa: BLE001 - any failure is the message
+        folder = Path(spec["model_source"]["file"]).resolve().parent
+        frames = [f for f in traceback.extract_tb(e.__traceback__)
+                  if Path(f.filename).resolve().parent == folder]
+        at = f" at {frames[-1].filename} line {frames[-1].lineno}" if frames else ""
+        return (f"its builder {spec['model']!r} ({spec['model_source']['file']}) raises "
+                f"{type(e).__name__}: {e}{at}")
 
 
 def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
@@ -107,13 +161,14 @@ def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
     digest = hashlib.sha256(json.dumps([keys, probes or {}], sort_keys=True).encode())
     digest.update(library_digest("cnnlab.models.registry", "cnnlab.models.probes").encode())
     cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
-    if cached.exists():
-        return json.loads(cached.read_text())
+    # An unreadable cache (truncated by a kill mid-write of an older version) is rebuilt.
+    known = read_json_cache(cached)
+    if isinstance(known, dict) and set(known) == set(keys):
+        return known
     flops, problems = check_models(runs, probes)
     if problems:
         raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(flops))
+    write_json_cache(cached, flops)
     return flops
 
 

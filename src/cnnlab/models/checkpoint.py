@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from cnnlab.models.registry import build_for_spec
+from cnnlab.models.user_models import ModelSourceError
 
 CHECKPOINT_FORMAT = "cnnlab-checkpoint-1"
 
@@ -27,11 +28,15 @@ def checkpoint(model, spec: dict, in_shape, classes: list[str], mean, std) -> di
 
 def load_checkpoint(path, device="cpu"):
     """Rebuild the model from a checkpoint; ``weights_only`` refuses anything but tensors
-    and plain values, so an untrusted file cannot run code."""
+    and plain values, so an untrusted file cannot run code. A model from a user's file is
+    refused, naming both files, where that file's code is not what the spec recorded."""
     ckpt = torch.load(path, map_location=device, weights_only=True)
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
-    model = build_for_spec(ckpt["spec"], ckpt["in_shape"], len(ckpt["classes"]))
+    try:
+        model = build_for_spec(ckpt["spec"], ckpt["in_shape"], len(ckpt["classes"]))
+    except ModelSourceError as e:
+        raise ModelSourceError(f"{path}: cannot rebuild its model: {e}") from None
     model.load_state_dict(ckpt["state_dict"])
     return model.to(device, memory_format=torch.channels_last), ckpt
 

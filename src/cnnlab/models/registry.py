@@ -21,7 +21,7 @@ from cnnlab.models.layers import (GatedConv2d, GatedConv2dReference, GeMPool2d, 
                            SqueezeExcite, SqueezeExciteReference, SwishBeta,
                            SwishBetaReference)
 from cnnlab.models.arguments import DATA_ARGS
-from cnnlab.models.user_models import TORCHVISION, load_model_source
+from cnnlab.models.user_models import TORCHVISION, check_source_unchanged, load_model_source
 
 MODELS: dict[str, Callable[..., nn.Module]] = {}
 
@@ -55,8 +55,10 @@ def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
 
 
 def build_for_spec(spec: dict, in_shape, num_classes: int) -> nn.Module:
-    """A run's model; a model from the user's own file is imported (registered) first."""
+    """A run's model; a model from the user's own file is imported (registered) first,
+    refused where that file's code is no longer the code the spec recorded."""
     if "model_source" in spec:
+        check_source_unchanged(spec["model_source"])
         load_model_source(spec["model_source"]["file"])
     return build_model(spec["model"], in_shape, num_classes, **spec["model_args"])
 

@@ -3,16 +3,22 @@ by name (``model: torchvision.resnet18``), beside the built-in ones of ``registr
 
 Two halves. What the workflow reads at every start, importing nothing: which builders a
 file declares (functions decorated ``@register_model`` or ``@cnnlab.register_model``), their
-arguments and the digest of the file's syntax tree, so that the config is checked before
-any job and a run's spec carries the code of the model it trains (a comment retrains
-nothing, a changed statement retrains the runs of that file's models and no others). And
-what a job does before it builds such a model: import the file once, which registers its
-builders (``load_model_source``).
+arguments and the digest of the file's syntax tree and of the modules beside it that it
+imports (``from my_blocks import Block``, followed through each other), so that the config
+is checked before any job and a run's spec carries the code of the model it trains (a
+comment retrains nothing, a changed statement in the file or a helper it imports retrains
+the runs of that file's models and no others). And what a job does before it builds such a
+model: import the file once, as Python runs it from its folder (that folder first on the
+import path, so its neighbours import), which registers its builders
+(``load_model_source``); and refuse to build from a spec whose recorded code is not the
+files' code now (``check_source_unchanged``: an old checkpoint would compute something
+else).
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import sys
 import traceback
@@ -62,17 +68,96 @@ def source_file(entry: str) -> Path:
     return Path(spec.origin)
 
 
+def _parse(path: Path) -> tuple[str, ast.Module]:
+    text = path.read_text()
+    try:
+        return text, ast.parse(text, filename=str(path))
+    except SyntaxError as e:
+        raise ModelSourceError(f"models_from: {path} line {e.lineno}: {e.msg}") from None
+
+
+def _local_file(name: str, root: Path) -> Path | None:
+    """Module ``name``'s file under ``root`` (the user's folder), if it is one there."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported(tree: ast.Module, module: str, package: bool) -> set[str]:
+    """Every module name ``tree`` (module ``module``) may import: ``from a import b`` may
+    be module ``a.b``, and importing ``a.b`` runs ``a`` too; relative imports resolved."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            parts = module.split(".") if package else module.split(".")[:-1]
+            if node.level:
+                parts = parts[:len(parts) - (node.level - 1)]
+            prefix = ".".join((parts if node.level else []) + ([node.module] if node.module else []))
+            names |= {prefix} | {f"{prefix}.{a.name}".lstrip(".") for a in node.names}
+    return {".".join(n.split(".")[:i]) for n in names if n for i in range(1, n.count(".") + 2)}
+
+
+def local_modules(path: Path, tree: ast.Module) -> dict[str, Path]:
+    """The modules beside the user's file ``path`` (parsed as ``tree``) that it imports,
+    directly or through each other: ``{module name: file}``. Its folder comes first on the
+    import path when it runs, so a name found there is that file, not an installed one."""
+    root = path.resolve().parent
+    found: dict[str, Path] = {}
+    todo = [(path.stem, False, tree)]
+    while todo:
+        module, package, node = todo.pop()
+        for name in sorted(_imported(node, module, package)):
+            file = _local_file(name, root)
+            if name in found or file is None or file.resolve() == path.resolve():
+                continue
+            found[name] = file
+            todo.append((name, file.name == "__init__.py", _parse(file)[1]))
+    return found
+
+
+def code_of(path: Path, text: str, tree: ast.Module) -> str:
+    """The digest of what the user's file means: its syntax tree and those of the modules
+    beside it that it imports (a comment anywhere changes nothing). A file importing no
+    neighbour keeps its digest of before they were followed (its runs are not retrained)."""
+    own = source_digest(text)
+    helpers = local_modules(path, tree)
+    if not helpers:
+        return own[:16]
+    h = hashlib.sha256(own.encode())
+    for name, file in sorted(helpers.items()):
+        h.update(f"{name} {source_digest(_parse(file)[0])}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def declared_models(entry: str) -> dict[str, UserModel]:
     """The builders one ``models_from`` entry declares, read from its syntax tree."""
     path = source_file(entry)
-    text = path.read_text()
-    try:
-        tree = ast.parse(text, filename=str(path))
-    except SyntaxError as e:
-        raise ModelSourceError(f"models_from: {path} line {e.lineno}: {e.msg}") from None
-    code = source_digest(text)[:16]
+    text, tree = _parse(path)
+    code = code_of(path, text, tree)
     return {name: UserModel(name, str(path), node.lineno, argument_names(node), code)
             for name, node in builders_in(tree).items()}
+
+
+def check_source_unchanged(source: dict) -> None:
+    """Refuse a spec's ``model_source`` (a run's, a checkpoint's) whose recorded code is not
+    the code of its file and the modules beside it now: the model built from them would not
+    be the one trained (other layers, or the same layers computing something else)."""
+    path = Path(source["file"])
+    if not path.is_file():
+        raise ModelSourceError(f"models_from: {path} does not exist (the model was trained "
+                               f"from that file; read relative to {Path.cwd()})")
+    text, tree = _parse(path)
+    now = code_of(path, text, tree)
+    if now != source["code"]:
+        raise ModelSourceError(
+            f"models_from: {path} (or a module beside it that it imports) has changed since "
+            f"this model was trained from it (code {source['code']}, now {now}); rebuilding "
+            f"it from the file as it is now would compute something else: restore the file "
+            f"or retrain")
 
 
 def user_models(entries: list[str]) -> dict[str, UserModel]:
@@ -93,11 +178,31 @@ def user_models(entries: list[str]) -> dict[str, UserModel]:
     return found
 
 
+def _module_name(path: Path) -> str | None:
+    """The name to import the user's file under: its own (``my_models``), so that a
+    neighbour's ``import my_models`` is the same module and registers nothing twice; a
+    private name where another module holds that name; None where this file is imported
+    under it already."""
+    held = sys.modules.get(path.stem)
+    if held is None:
+        return path.stem
+    if getattr(held, "__file__", None) and Path(held.__file__).resolve() == path:
+        return None
+    return f"cnnlab_user_models.{path.stem}_{abs(hash(str(path)))}"
+
+
 @cache
 def load_model_source(file: str) -> None:
-    """Import a user's model file once per process: its builders register themselves."""
+    """Import a user's model file once per process: its builders register themselves. As
+    Python runs it from its folder: that folder first on the import path, so that a helper
+    module beside it (``from my_blocks import Block``) imports, now and when a builder
+    imports one later."""
     path = Path(file).resolve()
-    module_name = f"cnnlab_user_models.{path.stem}_{abs(hash(str(path)))}"
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    module_name = _module_name(path)
+    if module_name is None:
+        return  # a neighbour imported it already, under its own name: its builders registered
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ModelSourceError(f"models_from: {file} cannot be imported")

@@ -11,30 +11,35 @@ def figure_names(config: dict) -> dict[str, dict]:
     """Every figure the report shows, by stable file stem, with what it is drawn from:
     ``<study>_<kind>``, ``<study>_<dataset>_<kind>`` or ``<study>_<dataset>_<variant>_<kind>``
     by the kind's scope (``figure_kinds.KINDS``). Probes only where the study asks for them,
-    sweeps only where a dataset has sweep points."""
-    figs = {}
+    sweeps only where a dataset has sweep points. Two figures of one stem would replace
+    each other: ``plan.collisions.check_collisions`` refuses such a config."""
+    return dict(figure_entries(config))
+
+
+def figure_entries(config: dict):
+    """``(stem, figure)`` for every figure of ``figure_names``, each one, in config order
+    (a stem that comes twice comes twice here)."""
     for study, sdef in config["studies"].items():
         # The figure's title, in the study's and dataset's words (not its file name).
         title = sdef.get("title", study)
         for kind, how in KINDS.items():
             if how.scope == "study":
-                figs[f"{study}_{kind}"] = {"kind": kind, "study": study, "title": title}
+                yield f"{study}_{kind}", {"kind": kind, "study": study, "title": title}
         for ds, ddef in sdef["datasets"].items():
             has_sweep = any("sweep" in var for var in ddef["variants"])
             for kind, how in KINDS.items():
                 if how.scope != "dataset" or (how.probe and kind not in sdef.get("probes", [])) \
                         or (how.sweeps_only and not has_sweep):
                     continue
-                figs[f"{study}_{ds}_{kind}"] = {"kind": kind, "study": study, "dataset": ds,
-                                                "title": f"{title}: {ds}"}
+                yield f"{study}_{ds}_{kind}", {"kind": kind, "study": study, "dataset": ds,
+                                               "title": f"{title}: {ds}"}
             for var in ddef["variants"]:
                 for kind, how in KINDS.items():
                     if how.scope == "variant":
-                        figs[f"{study}_{ds}_{var['name']}_{kind}"] = {
+                        yield f"{study}_{ds}_{var['name']}_{kind}", {
                             "kind": kind, "study": study, "dataset": ds,
                             "variant": var["name"],
                             "title": f"{title}: {ds}, {var.get('label', var['name'])}"}
-    return figs
 
 
 def figure_run_dirs(figure: dict, runs: dict[str, dict], probe_seed: int) -> list[str]:

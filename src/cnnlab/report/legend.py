@@ -19,7 +19,11 @@ METHOD = ("Every number and statement below was computed from results/summary.cs
           f"{CONFIDENCE} confidence interval over seeds (Student's t); the other columns are "
           "mean ± standard deviation over seeds; n is the number of seeds. A difference "
           f"between two variants is called resolved only when Welch's t-test gives "
-          f"p < {ALPHA:g}.")
+          f"p < {ALPHA:g}. Chance is what a network that ignores its input scores: the "
+          "largest class's share of the test images (10% on ten balanced classes, more on "
+          "imbalanced ones, from each run's per-class counts); where the test classes are "
+          "imbalanced, balanced accuracy (the mean of the per-class recalls) stands beside "
+          "accuracy.")
 DIAGNOSTICS_LEGEND = (
     "Diagnostics: train acc is measured on as many training images as the test set has; "
     "loss spike is the largest rise of the batch loss between two logged steps (a sign of "

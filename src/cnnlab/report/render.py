@@ -16,6 +16,8 @@ import pandas as pd
 
 from cnnlab.analysis import findings, questions
 from cnnlab.analysis.answer import ratio_text
+from cnnlab.analysis.chance import with_chance
+from cnnlab.analysis.statistics import chance_text
 from cnnlab.analysis.summary import over_seeds
 from cnnlab.provenance import git_commit, library_versions
 from cnnlab.report.figure_kinds import KINDS
@@ -41,8 +43,11 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
         rows.append({
             "label": r["label"], "model": r["model"],
             "parameters": "n/a" if r["n"] == 0 else f"{int(r['parameters_mean']):,}",
-            # Test accuracy: mean ± half-width of its 95% confidence interval.
-            "test_acc": mean_std(r["test_acc_mean"], r["test_acc_ci"], 100),
+            # Test accuracy: mean ± half-width of its 95% confidence interval; beside it,
+            # where the test classes are imbalanced, the mean balanced accuracy.
+            "test_acc": mean_std(r["test_acc_mean"], r["test_acc_ci"], 100)
+            + (f" (balanced {mean_std(r['balanced_acc_mean'], None, 100)})"
+               if r.get("imbalanced", False) else ""),
             "train_acc": ms("train_acc", 100),
             "gap_acc": ms("gap_acc", 100), "train_seconds": ms("train_seconds", 1, 1),
             # One model per variant, measured by the latency job: no seed-to-seed spread.
@@ -85,9 +90,11 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
     (``models.verification.verify_layers``); ``per_class``: the runs' per-class accuracies
     (``report.tables.read_per_class``); ``varied_objects``: the config's statement of each
     dataset (``datasets.<name>.varied_objects``)."""
-    stats = over_seeds(summary)
-    titles = {k: v.get("title", k) for k, v in studies.items()}
     per_class = per_class if per_class is not None else read_per_class([])
+    # Chance (the largest class's share of the test images) and balanced accuracy, from
+    # the runs' per-class counts: every verdict against chance reads them from here.
+    stats = with_chance(over_seeds(summary), per_class)
+    titles = {k: v.get("title", k) for k, v in studies.items()}
     sections, key_findings = [], []
     for study, sdef in studies.items():
         datasets, answered = [], []
@@ -105,7 +112,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                           f"peak learning rate {first['lr']:g}, "
                           f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
                           f" training images{' (synthetic)' if first['synthetic'] else ''}; "
-                          f"test accuracy on {test_images_text(first)}"),
+                          f"test accuracy on {test_images_text(first)}"
+                          f"{chance_setup_text(table)}"),
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
                 "classes": classes, "per_class": class_rows,
@@ -169,6 +177,17 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                            for study, g in trained_here(summary).groupby("study", sort=False)],
         },
     }
+
+
+def chance_setup_text(table: pd.DataFrame) -> str:
+    """Chance on the dataset's test images, from the runs' per-class counts ("" where none
+    were read), and whether its classes are imbalanced."""
+    if "chance" not in table or not table["chance"].notna().any():
+        return ""
+    text = f"; {chance_text(float(table['chance'].dropna().max()))}"
+    if table["imbalanced"].any():
+        text += " (imbalanced classes: balanced accuracy, the mean per-class recall, beside accuracy)"
+    return text
 
 
 def test_images_text(run) -> str:

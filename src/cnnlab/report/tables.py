@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from cnnlab.analysis.run_tables import read_per_class_csv
+
 # momentum as the run stepped with it (summary.momentum_used: a cycle shows as its range).
 RECIPE_KEYS = ("optimizer", "lr", "momentum", "weight_decay", "batch_size", "schedule",
                "augment", "label_smoothing", "grad_clip", "epochs")
@@ -44,9 +46,13 @@ def read_per_class(paths: list) -> pd.DataFrame:
     frames = []
     for p in map(Path, paths):
         study, dataset, variant = p.parts[-5:-2]
-        frames.append(pd.read_csv(p).assign(study=study, dataset=dataset, variant=variant))
+        # Class names as text (a folder class "007" or "NA" stays itself); the seed's folder
+        # names the run, so that each run's test split can be told apart (analysis.chance).
+        frames.append(read_per_class_csv(p).assign(study=study, dataset=dataset,
+                                                   variant=variant, run=str(p.parent)))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["study", "dataset", "variant", "class", "accuracy"])
+        columns=["study", "dataset", "variant", "run", "class", "support", "correct",
+                 "accuracy"])
 
 
 # More classes than this and the table shows only the hardest ones (CIFAR-100's 100
