@@ -13,6 +13,7 @@ from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
+from cnnlab.plan.collisions import check_collisions
 from cnnlab.plan.custom_layers import needs_layer_verification
 from cnnlab.plan.defaults import apply_defaults
 from cnnlab.plan.figures import figure_names, figure_run_dirs
@@ -29,6 +30,7 @@ try:
     # Sweep grids become ordinary variants, one per grid point; everything below sees those.
     STUDY_CONFIG = cnnlab_config.expand_sweeps(config)
     cnnlab_config.check_config(STUDY_CONFIG)
+    check_collisions(STUDY_CONFIG)  # labels of one dataset, figure file names
     RUNS = cnnlab_config.expand_runs(STUDY_CONFIG)
     cnnlab_config.check_runs(RUNS, config["scale"])
 except cnnlab_config.ConfigError as e:
