@@ -114,6 +114,20 @@ def test_each_training_job_s_snakemake_benchmark_is_in_the_summary(built):
     assert "| peak memory MB |" in (built / "results/report/report.md").read_text()
 
 
+def test_each_run_records_the_lock_and_the_report_prints_it(built):
+    from cnnlab.provenance import LOCK, lock_status
+
+    digest = lock_status()["lock_digest"]
+    if digest is None:
+        pytest.skip("no lock file for this platform (the lock is Linux x86-64, Python 3.11)")
+    metrics = json.loads((built / "results/runs/task1/mnist/cnn/seed0/metrics.json").read_text())
+    assert metrics["lock_digest"] == digest and metrics["matches_lock"] is True
+    runs = len(pd.read_csv(built / "results/summary.csv"))
+    md = (built / "results/report/report.md").read_text()
+    assert (f"- Environment: lock {LOCK.relative_to(REPO)} {digest}: {runs} of {runs} runs "
+            f"trained with exactly its packages") in md
+
+
 def test_a_network_two_studies_share_is_trained_once(built):
     """Task 1's CIFAR-10 residual CNN is Task 3's basic-block ResNet (same spec but for
     study, variant and label): trained by Task 1's run, copied to Task 3's folder."""

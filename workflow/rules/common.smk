@@ -2,6 +2,7 @@
 # share. Everything is checked here, before Snakemake schedules a single job.
 import os
 import re
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -13,6 +14,7 @@ from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
+from cnnlab.provenance import lock_notice, lock_status
 from cnnlab.plan.collisions import check_collisions
 from cnnlab.plan.custom_layers import needs_layer_verification
 from cnnlab.plan.defaults import apply_defaults
@@ -24,6 +26,9 @@ from cnnlab.report.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 # cnnlab's own studies (config.yaml beside the Snakefile) unless it names studies itself.
 apply_defaults(config, Path(str(workflow.current_basedir)).parents[1] / "config.yaml")
 validate(config, schema="../schemas/config.schema.yaml")
+# One line where the installed packages are not the lock's (not an error).
+if notice := lock_notice(lock_status()):
+    print(notice, file=sys.stderr)
 try:
     # The user's image folders: listed, checked and added to the dataset catalog first.
     FOLDERS = cnnlab_config.folder_datasets(config, Path(".snakemake/cnnlab"))

@@ -84,7 +84,11 @@ def summary_row(metrics: dict, shown: dict | None = None) -> dict:
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
                 "device_name": metrics["device_name"],
                 "precision": metrics["precision"],
-                "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"]})
+                "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"],
+                # The environment against the project's lock (provenance.lock_status);
+                # absent from runs trained before it was recorded.
+                "lock_digest": metrics.get("lock_digest") or "",
+                "matches_lock": metrics.get("matches_lock")})
     return row
 
 

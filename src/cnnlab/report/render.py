@@ -19,7 +19,9 @@ from cnnlab.analysis.answer import ratio_text
 from cnnlab.analysis.chance import with_chance
 from cnnlab.analysis.statistics import chance_text
 from cnnlab.analysis.summary import over_seeds
-from cnnlab.provenance import git_commit, library_versions
+from cnnlab.provenance import LOCK, REPO, git_commit, library_versions
+
+LOCK_NAME = str(LOCK.relative_to(REPO))
 from cnnlab.report.figure_kinds import KINDS
 from cnnlab.report.legend import (COLUMNS, DIAGNOSTICS_LEGEND, EQUAL_WITHIN, METHOD,
                                   VERIFICATION_TEXT)
@@ -64,6 +66,24 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
             "n": f"{int(r['n'])}" + (f" ({int(r['diverged'])} diverged)" if r["diverged"] else ""),
         })
     return rows
+
+
+def environment_text(summary: pd.DataFrame) -> str:
+    """Whether the runs were trained with the packages of the project's lock file
+    (``provenance.lock_status``, recorded by each run), in one sentence."""
+    if "lock_digest" not in summary:
+        return "not recorded"
+    recorded = summary[summary["lock_digest"].fillna("").astype(str) != ""]
+    if recorded.empty:
+        return "no lock file for the platform the runs were trained on, or not recorded"
+    parts = []
+    for digest, runs in recorded.groupby("lock_digest", sort=False):
+        same = int(runs["matches_lock"].astype(str).str.lower().eq("true").sum())
+        parts.append(f"lock {LOCK_NAME} {digest}: {same} of {len(runs)} runs trained with "
+                     f"exactly its packages" + ("" if same == len(runs) else
+                                                 f", {len(runs) - same} with others"))
+    missing = len(summary) - len(recorded)
+    return "; ".join(parts) + (f"; {missing} runs recorded no lock" if missing else "")
 
 
 def verification_rows(table: pd.DataFrame | None) -> list[dict]:
@@ -171,6 +191,7 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             "devices": ", ".join(f"{r.device} ({r.device_name}), {r.precision} training"
                                  for r in devices.itertuples()),
             "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
+            "environment": environment_text(summary),
             # Runs trained by another study (shared_run) are that study's seconds.
             "study_time": [{"study": study, "runs": len(g),
                             "seconds": f"{g['train_seconds'].sum():.0f}"}
