@@ -49,7 +49,7 @@ def table_rows(table: pd.DataFrame) -> list[dict]:
             # where the test classes are imbalanced, the mean balanced accuracy.
             "test_acc": mean_std(r["test_acc_mean"], r["test_acc_ci"], 100)
             + (f" (balanced {mean_std(r['balanced_acc_mean'], None, 100)})"
-               if r.get("imbalanced", False) else ""),
+               if r.get("imbalanced", False) and r["n"] > 0 else ""),
             "train_acc": ms("train_acc", 100),
             "gap_acc": ms("gap_acc", 100), "train_seconds": ms("train_seconds", 1, 1),
             # One model per variant, measured by the latency job: no seed-to-seed spread.
