@@ -24,7 +24,8 @@ def mnist_mirror(tmp_path):
     for split, prefix in (("train", "train"), ("test", "t10k")):
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", parts[f"{split}_images"][:, 0])
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", parts[f"{split}_labels"])
-    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in catalog.MNIST.files}
+    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest()
+           for name in catalog.MNIST.files}
     return folder, md5, parts
 
 

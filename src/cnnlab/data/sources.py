@@ -74,7 +74,8 @@ def check_files(info: DatasetInfo, folder: Path, sha256: dict[str, str] | None =
 
 def reader_of(info: DatasetInfo) -> Callable[[Path], dict[str, np.ndarray]]:
     """The function of ``formats`` that the record names as the reader of its files."""
-    reader = getattr(formats, info.reader, None) if info.reader else None
+    # Only its readers (read_*), not whatever else the module holds (numpy, DataError).
+    reader = getattr(formats, info.reader, None) if info.reader.startswith("read_") else None
     if not callable(reader):
         raise KeyError(f"dataset {info.name!r} has no reader of its original files "
                        f"(cnnlab.data.formats has no {info.reader!r})")
