@@ -1,10 +1,11 @@
 import gzip
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from cnnlab.data import catalog, prepared, sources
+from cnnlab.data import catalog, formats, prepared, sources
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -23,13 +24,14 @@ def mnist_mirror(tmp_path):
     for split, prefix in (("train", "train"), ("test", "t10k")):
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", parts[f"{split}_images"][:, 0])
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", parts[f"{split}_labels"])
-    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in sources.MNIST_MD5}
+    md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest()
+           for name in catalog.MNIST.files}
     return folder, md5, parts
 
 
 def test_mnist_mirror_round_trip(mnist_mirror):
     folder, md5, parts = mnist_mirror
-    read = sources.read_mnist_mirror(folder, md5)
+    read = sources.read_folder(replace(catalog.MNIST, files=md5), folder)
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
     assert read["train_images"].shape == (50, 1, 28, 28)
@@ -40,14 +42,14 @@ def test_mnist_mirror_is_checked_against_official_md5s(mnist_mirror):
     folder, _, _ = mnist_mirror
     # Synthetic files cannot match the official checksums: the default check must say so.
     with pytest.raises(sources.DataError, match=r"corrupt dataset file .*train-images-idx3-ubyte.gz"):
-        sources.read_mnist_mirror(folder)
+        sources.read_folder(catalog.MNIST, folder)
 
 
 def test_mnist_missing_file_is_named(mnist_mirror):
     folder, md5, _ = mnist_mirror
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(sources.DataError, match=r"dataset file .*t10k-labels-idx1-ubyte.gz does not exist"):
-        sources.read_mnist_mirror(folder, md5)
+        sources.read_folder(replace(catalog.MNIST, files=md5), folder)
 
 
 def test_truncated_idx_is_rejected(mnist_mirror):
@@ -55,7 +57,7 @@ def test_truncated_idx_is_rejected(mnist_mirror):
     path = folder / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(sources.DataError, match="train-images-idx3-ubyte.gz"):
-        sources.read_idx(path)
+        formats.read_idx(path)
 
 
 def test_missing_mirror_folder(tmp_path):
@@ -84,10 +86,11 @@ def cifar_mirror(tmp_path):
     parts = sources.make_synthetic("cifar10", 50, 10)
     folder = tmp_path / "mirror" / "cifar10"
     folder.mkdir(parents=True)
-    for i, name in enumerate(sources.CIFAR10_BIN_TRAIN):
+    *train_files, test_file = catalog.CIFAR10.files  # as the mirror holds them
+    for i, name in enumerate(train_files):
         sl = slice(10 * i, 10 * (i + 1))
         write_cifar_bin(folder / name, parts["train_images"][sl], parts["train_labels"][sl])
-    write_cifar_bin(folder / sources.CIFAR10_BIN_TEST, parts["test_images"], parts["test_labels"])
+    write_cifar_bin(folder / test_file, parts["test_images"], parts["test_labels"])
     return folder, parts
 
 
@@ -206,18 +209,19 @@ def test_fashion_mnist_and_kmnist_are_read_from_their_idx_files_checked_by_their
     for split, prefix in (("train", "train"), ("test", "t10k")):
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", parts[f"{split}_images"][:, 0])
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", parts[f"{split}_labels"])
+    official = catalog.DATASETS[name]
     with pytest.raises(sources.DataError, match=rf"corrupt dataset file .*{name}/.*md5 is .*, "
-                                                rf"expected {sources.IDX_MD5[name]['train-images-idx3-ubyte.gz']}"):
+                                                rf"expected {official.files['train-images-idx3-ubyte.gz']}"):
         sources.read_mirror(name, tmp_path / "mirror")
-    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in sources.MNIST_MD5}
-    monkeypatch.setitem(sources.IDX_MD5, name, own)
+    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in official.files}
+    monkeypatch.setitem(catalog.DATASETS, name, replace(official, files=own))
     read = sources.read_mirror(name, tmp_path / "mirror")
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
     labels = folder / "t10k-labels-idx1-ubyte.gz"
     labels.write_bytes(labels.read_bytes()[:-5])
-    monkeypatch.setitem(sources.IDX_MD5[name], "t10k-labels-idx1-ubyte.gz",
-                        hashlib.md5(labels.read_bytes()).hexdigest())
+    own["t10k-labels-idx1-ubyte.gz"] = hashlib.md5(labels.read_bytes()).hexdigest()
+    monkeypatch.setitem(catalog.DATASETS, name, replace(official, files=own))
     with pytest.raises(sources.DataError, match="t10k-labels-idx1-ubyte.gz"):
         sources.read_mirror(name, tmp_path / "mirror")
     assert catalog.DATASETS[name].classes[0] in ("T-shirt/top", "o")
@@ -249,8 +253,7 @@ def write_svhn(folder, parts):
 
 
 @pytest.mark.parametrize("name", ["cifar100", "svhn"])
-def test_cifar100_and_svhn_are_read_from_their_files_checked_by_their_md5s(
-        tmp_path, monkeypatch, name):
+def test_cifar100_and_svhn_are_read_from_their_files_checked_by_their_md5s(tmp_path, name):
     """Their real files are not on this machine: files in the original formats (CIFAR-100's
     python version, SVHN's .mat) with synthetic content; the official MD5s refuse them
     (and a file that is not the official one is never unpickled), their own MD5s read them
@@ -261,22 +264,21 @@ def test_cifar100_and_svhn_are_read_from_their_files_checked_by_their_md5s(
     folder = tmp_path / "mirror" / name
     if name == "cifar100":
         write_cifar100(folder, parts, catalog.DATASETS[name].classes)
-        official, first = sources.CIFAR100_MD5, "train"
+        first = "train"
     else:
         write_svhn(folder, parts)
-        official, first = sources.SVHN_MD5, "train_32x32.mat"
+        first = "train_32x32.mat"
     with pytest.raises(sources.DataError,
                        match=rf"corrupt dataset file .*{name}/{first}: md5 is .*, "
-                             rf"expected {official[first]}"):
+                             rf"expected {catalog.DATASETS[name].files[first]}"):
         sources.read_mirror(name, tmp_path / "mirror")
-    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest() for f in official}
-    monkeypatch.setattr(sources, "CIFAR100_MD5" if name == "cifar100" else "SVHN_MD5", own)
-    reader = sources.read_cifar100_mirror if name == "cifar100" else sources.read_svhn_mirror
-    read = reader(folder, own)
+    own = {f: hashlib.md5((folder / f).read_bytes()).hexdigest()
+           for f in catalog.DATASETS[name].files}
+    read = sources.read_folder(replace(catalog.DATASETS[name], files=own), folder)
     for key in parts:
         np.testing.assert_array_equal(read[key], parts[key])
     test_file = folder / ("test" if name == "cifar100" else "test_32x32.mat")
     test_file.write_bytes(test_file.read_bytes()[:-200])
     own[test_file.name] = hashlib.md5(test_file.read_bytes()).hexdigest()
     with pytest.raises(sources.DataError, match=rf"corrupt dataset file .*{test_file.name}"):
-        reader(folder, own)
+        sources.read_folder(replace(catalog.DATASETS[name], files=own), folder)

@@ -29,6 +29,18 @@ def test_real_cifar10_mirror(real_data_dir):
     assert list(np.bincount(parts["test_labels"])) == [1000] * 10
 
 
+def test_the_mirror_holds_each_record_s_files_as_it_names_them(real_data_dir):
+    """Every file a record lists is in the real mirror, and each is checked: by its official
+    MD5 (``test_real_mnist_mirror...`` reads them), else by the mirror's SHA256SUMS."""
+    sums = sources.read_sha256sums(real_data_dir)
+    present = [n for n in catalog.BUILTIN if (real_data_dir / n).is_dir()]
+    assert {"mnist", "cifar10"} <= set(present)
+    for name in present:
+        for file, md5 in catalog.DATASETS[name].files.items():
+            assert (real_data_dir / name / file).is_file()
+            assert md5 or f"{name}/{file}" in sums, f"{name}/{file} would not be checked"
+
+
 def test_simple_cnn_learns_real_mnist_in_one_epoch(real_data_dir, config, tmp_path):
     path = tmp_path / "mnist.npz"
     prepared.save_prepared(sources.read_mirror("mnist", real_data_dir), "mnist", path)

@@ -1,4 +1,6 @@
-"""cnnlab: train, measure and compare convolutional networks on MNIST and CIFAR-10.
+"""cnnlab: train, measure and compare convolutional networks on image datasets: MNIST,
+CIFAR-10, Fashion-MNIST, KMNIST, CIFAR-100 and SVHN by name (``cnnlab.data.catalog``), or a
+folder of the user's own images.
 
 Plain importable Python; the Snakemake workflow calls it through thin scripts. A user's
 model file registers its builders with ``cnnlab.register_model`` (README, "Adding a model").

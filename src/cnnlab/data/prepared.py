@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.data.catalog import dataset_info
-from cnnlab.data.sources import (TORCHVISION, DataError, file_digest, make_synthetic, read_mirror,
-                                 read_torchvision)
+from cnnlab.data.sources import DataError, file_digest, make_synthetic, read_mirror, read_torchvision
 from cnnlab.files import atomic_path
 
 
@@ -70,9 +69,7 @@ def prepare(name: str, out: Path, source: str, mirror: Path | None = None,
         origin, files = f"mirror {Path(mirror).resolve()}", sorted((Path(mirror) / name).glob("*"))
     elif source == "download":
         parts = read_torchvision(name, Path(download_root), download=True)
-        folder, root = TORCHVISION[name][1], Path(download_root)
-        # SVHN's files land in the root itself, beside other datasets' folders.
-        files = sorted((root / folder).rglob("*")) if folder else sorted(root.glob("*_32x32.mat"))
+        files = sorted(Path(download_root).glob(dataset_info(name).downloaded))
         origin = "torchvision download"
     elif source == "synthetic":
         parts = make_synthetic(name)
