@@ -14,6 +14,9 @@ import sys
 
 # Subcommand name -> module under cnnlab.commands, in the order `cnnlab --help` lists them.
 COMMANDS: dict[str, str] = {
+    "snapshot": "snapshot",
+    "compare": "compare",
+    "export": "export",
 }
 
 
