@@ -8,8 +8,6 @@ one. Also writes comparison.md, comparison.html and learning_curves.png to --out
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cnnlab.cli import CommandError
 
 
@@ -22,13 +20,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from cnnlab.analysis.build import BuildError, build_root
+    from cnnlab.analysis.build import BuildError
     from cnnlab.report.comparison_files import compare_and_write
 
     try:
-        out = Path(args.out) if args.out else build_root(args.current) / "comparison"
-        print(compare_and_write(args.baseline, args.current, out), end="")
+        text, out = compare_and_write(args.baseline, args.current, args.out)
     except BuildError as e:
         raise CommandError(str(e)) from None
+    print(text, end="")
     print(f"Written: {out / 'comparison.md'} and comparison.html")
     return 0

@@ -13,10 +13,11 @@ from cnnlab.report import comparison_figure, comparison_page
 FIGURE = "learning_curves.png"
 
 
-def compare_and_write(baseline, current, out) -> str:
+def compare_and_write(baseline, current, out=None) -> tuple[str, Path]:
+    """Returns the terminal's text and the folder written (default: CURRENT/comparison)."""
     old, new = read_build(baseline), read_build(current)
     result = compare_builds(old, new)
-    out = Path(out)
+    out = Path(out) if out is not None else new.root / "comparison"
     # Drawn for every variant whose settings changed, and for any whose difference is
     # resolved without a changed setting (library code, data or PyTorch changed under it).
     drawn = [v for v in result.variants if v.changes or v.test.resolved]
@@ -29,4 +30,4 @@ def compare_and_write(baseline, current, out) -> str:
                            ("comparison.html", "comparison.html.j2")):
         with atomic_path(out / name) as tmp:
             tmp.write_text(comparison_page.render(ctx, template))
-    return comparison_page.text(ctx)
+    return comparison_page.text(ctx), out
