@@ -18,7 +18,7 @@ CONFIG := $(if $(SCALE),scale=$(SCALE)) $(if $(DATA_MIRROR),data_mirror=$(DATA_M
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,tracking]'
 	touch $@
 
 report: $(VENV)/.installed

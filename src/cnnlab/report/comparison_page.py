@@ -8,14 +8,13 @@ import math
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
 from cnnlab.analysis.comparison import BuildComparison, VariantComparison
 from cnnlab.analysis.statistics import ALPHA, LEVEL
 
 TEMPLATES = Path(__file__).with_name("templates")
-COLUMNS = {"variant": "variant", "label": "label", "baseline": "baseline n, mean %",
-           "current": "current n, mean %", "difference": f"difference [{LEVEL:.0%} CI]",
+COLUMNS = {"variant": "variant", "label": "label", "baseline": "baseline %",
+           "current": "current %", "difference": f"difference [{LEVEL:.0%} CI]",
            "p": "Welch p", "resolved": "resolved", "changes": "what changed"}
 # Said once, under every rendering: where "resolved" comes from (not a rule of its own).
 RULE = (f"Test accuracy in %, current minus baseline, over each build's seeds. Resolved: "
@@ -30,8 +29,8 @@ def row(v: VariantComparison) -> dict:
     t = v.test
     return {
         "variant": v.variant, "label": v.label,
-        "baseline": f"{len(v.baseline)}, {_pct(v.baseline_mean)}",
-        "current": f"{len(v.current)}, {_pct(v.current_mean)}",
+        "baseline": f"{_pct(v.baseline_mean)} (n={len(v.baseline)})",
+        "current": f"{_pct(v.current_mean)} (n={len(v.current)})",
         "difference": "n/a" if math.isnan(t.diff) else (
             f"{100 * t.diff:+.2f}" + ("" if math.isnan(t.low)
                                       else f" [{100 * t.low:+.2f}, {100 * t.high:+.2f}]")),
@@ -60,16 +59,22 @@ def context(result: BuildComparison, baseline: str, current: str,
                                                             for v in result.variants)}
 
 
+def aligned(rows: list[dict]) -> list[str]:
+    """A table as left-aligned columns two spaces apart, with its header."""
+    cells = [list(COLUMNS.values())] + [[r[k] for k in COLUMNS] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+            for line in cells]
+
+
 def text(ctx: dict) -> str:
     """The terminal's rendering: one aligned table per study and dataset."""
     lines = [f"Baseline: {ctx['baseline']}", f"Current:  {ctx['current']}"]
     lines += [f"Whole build: {c}" for c in ctx["build_changes"]]
     lines += [ctx["rule"], ""]
     for section in ctx["sections"]:
-        table = pd.DataFrame(section["rows"]).rename(columns=COLUMNS)
-        body = table.to_string(index=False, justify="left")
         lines += [f"{section['study']} / {section['dataset']}",
-                  *("  " + line for line in body.splitlines()), ""]
+                  *aligned(section["rows"]), ""]
     for title, names in (("Only in the baseline", ctx["only_baseline"]),
                          ("Only in the current build", ctx["only_current"])):
         if names:
