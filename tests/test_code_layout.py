@@ -29,6 +29,11 @@ MAY_IMPORT = {
     "cnnlab.report": {"cnnlab.data.catalog", "cnnlab.analysis"},
     "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.data.image_folder", "cnnlab.models.arguments",
                     "cnnlab.models.user_models", "cnnlab.report.figure_kinds"},
+    # A build's runs for MLflow and TensorBoard (cnnlab export), read as analysis reads them.
+    "cnnlab.tracking": {"cnnlab.analysis", "cnnlab.report.figure_kinds"},
+    # The cnnlab command: imports its subcommands by name only (importlib).
+    "cnnlab.cli": set(),
+    "cnnlab.commands": {"cnnlab.cli", "cnnlab.analysis", "cnnlab.report", "cnnlab.tracking"},
 }
 WITHOUT_TORCH = ("cnnlab.analysis", "cnnlab.report", "cnnlab.plan")
 

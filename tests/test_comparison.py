@@ -120,10 +120,14 @@ def test_a_folder_that_is_not_a_build_is_a_one_line_error_naming_the_file(tmp_pa
         read_build(build)
 
 
+# The cnnlab command as its console script runs it, from this checkout's sources.
+MAIN = "import sys; from cnnlab.cli import main; sys.exit(main())"
+
+
 def cnnlab(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "cnnlab.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-c", MAIN, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -132,7 +136,7 @@ def test_cnnlab_compare_prints_writes_and_never_imports_torch(tmp_path):
     make_build(tmp_path / "results", {"cnn": ([0.90, 0.91, 0.89], {"training": {"lr": 0.05,
                                                                                "epochs": 2}})})
     # Runs the command in-process behind a check of what it imported.
-    check = ("import sys, runpy; sys.argv = ['cnnlab', 'compare', 'snap'];"
+    check = ("import sys; sys.argv = ['cnnlab', 'compare', 'snap'];"
              "from cnnlab.cli import main; rc = main();"
              "assert 'torch' not in sys.modules, 'compare imported torch'; sys.exit(rc)")
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}

@@ -732,7 +732,8 @@ def test_compare_with_a_snapshot_names_the_changes_and_leaves_the_rest_at_zero(b
         [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
 
     def cnnlab(*args: str) -> str:
-        proc = subprocess.run([sys.executable, "-m", "cnnlab.cli", *args], cwd=built_copy,
+        proc = subprocess.run([sys.executable, "-c", "import sys; from cnnlab.cli import main; "
+                               "sys.exit(main())", *args], cwd=built_copy,
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout

@@ -56,8 +56,4 @@ class CommandError(Exception):
 
 
 if __name__ == "__main__":
-    # `python -m cnnlab.cli`: run the imported module's main, whose CommandError is the one
-    # the command modules raise (this file as __main__ has a class of its own).
-    from cnnlab.cli import main as imported_main
-
-    sys.exit(imported_main())
+    sys.exit(main())
