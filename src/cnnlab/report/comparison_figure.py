@@ -50,7 +50,9 @@ def draw(baseline: Build, current: Build, variants: list[VariantComparison],
             mean = table.groupby("epoch", as_index=False)["test_acc"].mean()
             ax.plot(mean["epoch"], 100 * mean["test_acc"], color=COLORS[side],
                     linewidth=2, label=side)
-        ax.set_title(f"{v.study}/{v.dataset}: {v.label}", fontsize=10)
+        # The change under the name: what the reader compares the two curves for.
+        changed = "; ".join(v.changes) or "no setting changed"
+        ax.set_title(f"{v.study}/{v.dataset}: {v.label}\n{changed[:60]}", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("curve test accuracy (%)")
         ax.legend(fontsize=8, loc="lower right")
