@@ -15,8 +15,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag, ViewType
+try:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param, ViewType
+except ImportError:
+    raise ImportError("mlflow is not installed: pip install 'cnnlab[tracking]'") from None
 
 from cnnlab.analysis.build import Build
 from cnnlab.report.figure_kinds import KINDS

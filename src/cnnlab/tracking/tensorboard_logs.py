@@ -22,8 +22,11 @@ def export_tensorboard(build: Build, logdir: Path) -> int:
     """Write every run's events under ``logdir``; returns the number of runs."""
     # PyTorch's writer (TensorBoard's own needs TensorFlow for HParams); imported here so
     # that importing this module costs nothing.
-    from torch.utils.tensorboard import SummaryWriter
-    from torch.utils.tensorboard.summary import hparams
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
+    except ImportError:
+        raise ImportError("tensorboard is not installed: pip install 'cnnlab[tracking]'") from None
 
     shutil.rmtree(logdir, ignore_errors=True)
     count = 0
