@@ -48,7 +48,7 @@ class BuildComparison:
     variants: list[VariantComparison]
     only_baseline: list[tuple[str, str, str, str]]  # (study, dataset, variant, label)
     only_current: list[tuple[str, str, str, str]]
-    build_changes: list[str]  # differences of the whole build (torch version, code commit)
+    build_changes: list[str]  # differences of the whole build (code commit)
 
     @property
     def changed(self) -> list[VariantComparison]:
@@ -101,21 +101,20 @@ def _spec(build: Build, runs: pd.DataFrame) -> dict:
     return build.metrics(runs.iloc[0]).get("spec", {})
 
 
-def _versions(build: Build, key: str) -> set[str]:
-    """The values of a per-run record (``torch_version``, ``git_commit``) over a build."""
-    return set(build.summary[key].dropna().astype(str)) if key in build.summary else set()
+def version_change(before: pd.DataFrame, after: pd.DataFrame, key: str, name: str,
+                   short=str) -> list[str]:
+    """``name old → new`` where the runs record ``key`` (a summary.csv column such as
+    ``torch_version``) and the two sets of runs differ in it; nothing otherwise."""
+    if key not in before or key not in after:
+        return []
+    old, new = (sorted(set(map(short, runs[key].dropna().astype(str)))) for runs in (before, after))
+    return [f"{name} {', '.join(old)} → {', '.join(new)}"] if old and new and old != new else []
 
 
 def build_changes(baseline: Build, current: Build) -> list[str]:
-    """Differences of the whole build the runs record: PyTorch version and code commit."""
-    changes = []
-    for key, name in (("torch_version", "torch"), ("git_commit", "code commit")):
-        old, new = _versions(baseline, key), _versions(current, key)
-        if old and new and old != new:
-            short = (lambda v: v[:10]) if key == "git_commit" else str
-            changes.append(f"{name} {', '.join(sorted(map(short, old)))} → "
-                           f"{', '.join(sorted(map(short, new)))}")
-    return changes
+    """Differences of the whole build the runs record: the code commit they trained at."""
+    return version_change(baseline.summary, current.summary, "git_commit", "code commit",
+                          short=lambda v: v[:10])
 
 
 def compare_builds(baseline: Build, current: Build) -> BuildComparison:
@@ -133,7 +132,8 @@ def compare_builds(baseline: Build, current: Build) -> BuildComparison:
             target.append((*key, str(runs["label"].iloc[0])))
             continue
         old, new = sides["baseline"], sides["current"]
-        changes = spec_changes(_spec(baseline, old), _spec(current, new))
+        changes = spec_changes(_spec(baseline, old), _spec(current, new)) + version_change(
+            old, new, "torch_version", "torch")
         before = _usable(old)["test_acc"].astype(float).tolist()
         after = _usable(new)["test_acc"].astype(float).tolist()
         variants.append(VariantComparison(*key, label=str(new["label"].iloc[0]),
