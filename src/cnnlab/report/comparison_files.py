@@ -31,3 +31,14 @@ def compare_and_write(baseline, current, out=None) -> tuple[str, Path]:
         with atomic_path(out / name) as tmp:
             tmp.write_text(comparison_page.render(ctx, template))
     return comparison_page.text(ctx), out
+
+
+def report_section(baseline, current) -> dict:
+    """The comparison as the report's "Compared with the baseline" section takes it: the
+    report's table macro (columns with header and key) and one table per study and
+    dataset (no figure: the report folder holds only the workflow's own figures)."""
+    ctx = comparison_page.context(compare_builds(read_build(baseline), read_build(current)),
+                                  str(baseline), str(current), None)
+    columns = [{"header": title, "key": key, "numeric": False}
+               for key, title in comparison_page.COLUMNS.items()]
+    return {**ctx, "columns": columns}
