@@ -73,7 +73,8 @@ def _write_variant(client: MlflowClient, experiment: str, variant: Variant, buil
     now = int(time.time() * 1000)
     tags = {"cnnlab.variant": variant.name, "cnnlab.digest": variant.digest,
             "cnnlab.label": variant.label}
-    parent = client.create_run(experiment, tags=tags, run_name=variant.label).info.run_id
+    parent = client.create_run(experiment, tags=tags,
+                               run_name=f"{variant.dataset}: {variant.label}").info.run_id
     shared = {k: v for k, v in variant.runs[0].params.items() if k != "seed"}
     _log(client, parent, [Metric(k, v, now, 0) for k, v in variant.summary_metrics().items()],
          shared)

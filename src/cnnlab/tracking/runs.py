@@ -15,6 +15,11 @@ from cnnlab.analysis.build import COMPARED_RUN_FILES, VARIANT_KEYS, Build, run_f
 from cnnlab.analysis.comparison import IDENTITY_KEYS, flatten
 from cnnlab.analysis.statistics import ci_half_width
 
+# Part of every variant's digest: raised when an export's content changes (names, metrics),
+# so that the next export rewrites what an earlier version wrote.
+EXPORT_FORMAT = "2"
+# Columns that are an axis of a table, not a series of it.
+AXES = {"step", "epoch"}
 # A run's final numbers worth a metric (metrics.json's numeric entries but bookkeeping).
 NOT_METRICS = {"diverged", "diverged_epoch", "threads", "git_dirty"}
 
@@ -80,7 +85,7 @@ def variants(build: Build) -> list[Variant]:
     out = []
     for key, rows in build.summary.groupby(VARIANT_KEYS, sort=False):
         runs = [read_run(build, row) for _, row in rows.iterrows()]
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(EXPORT_FORMAT.encode())
         for run in runs:
             for name in COMPARED_RUN_FILES:
                 if (run.folder / name).is_file():
@@ -96,7 +101,7 @@ def series(table: pd.DataFrame, step: str):
     if table.empty or step not in table:
         return
     for column in table.columns:
-        if column == step or not pd.api.types.is_numeric_dtype(table[column]):
+        if column in AXES or not pd.api.types.is_numeric_dtype(table[column]):
             continue
         for s, v in zip(table[step], table[column]):
             if pd.notna(v) and math.isfinite(v):
