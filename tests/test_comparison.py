@@ -165,3 +165,18 @@ def test_a_variant_retrained_under_another_torch_says_so(tmp_path):
     summary.to_csv(cur / "summary.csv", index=False)
     v = by_variant(compare_builds(read_build(base), read_build(cur)))
     assert v["cnn"].changes == ["torch 2.14.1 → 2.15.0"] and v["mlp"].changes == []
+
+
+def test_export_without_the_tracking_extra_names_what_to_install(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from cnnlab.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlflow" else real(name, *a))
+    make_build(tmp_path / "results", {"cnn": ([0.7, 0.75], {})})
+    assert main(["export", "--results", str(tmp_path / "results")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "cnnlab export: mlflow not installed: pip install 'cnnlab[tracking]'")
+    assert not (tmp_path / "results/tracking").exists()

@@ -1,6 +1,8 @@
-"""Compare a build with an earlier one: per variant, each build's mean test accuracy,
-the difference with its 95% interval and Welch's p, whether it is resolved (the report's
-rule), and which settings changed; variants present in only one build are listed.
+"""Compare a build with an earlier one, variant by variant, with the report's statistics.
+
+Per variant in both builds: each build's mean test accuracy and n, the difference with its
+95% interval and Welch's p, whether it is resolved (the report's rule), and which settings
+changed; variants present in only one build are listed.
 
 BASELINE is a snapshot (cnnlab snapshot), a results folder or a project folder holding
 one. Also writes comparison.md, comparison.html and learning_curves.png to --out.

@@ -1,6 +1,7 @@
-"""Export a build's runs for browsing: an MLflow store (RESULTS/tracking/mlflow.db, its
-artifacts in RESULTS/tracking/mlartifacts) and TensorBoard event files
-(RESULTS/tracking/tensorboard). Needs pip install 'cnnlab[tracking]'. Run it again after a
+"""Export a build's runs to MLflow and TensorBoard (needs cnnlab[tracking]).
+
+Writes an MLflow store (RESULTS/tracking/mlflow.db, its artifacts in
+RESULTS/tracking/mlartifacts) and TensorBoard event files (RESULTS/tracking/tensorboard). Needs pip install 'cnnlab[tracking]'. Run it again after a
 rebuild: changed runs are replaced, never duplicated.
 
   mlflow ui --backend-store-uri sqlite:///results/tracking/mlflow.db
