@@ -1,8 +1,8 @@
 """Export a build's runs to MLflow and TensorBoard (needs cnnlab[tracking]).
 
 Writes an MLflow store (RESULTS/tracking/mlflow.db, its artifacts in
-RESULTS/tracking/mlartifacts) and TensorBoard event files (RESULTS/tracking/tensorboard). Needs pip install 'cnnlab[tracking]'. Run it again after a
-rebuild: changed runs are replaced, never duplicated.
+RESULTS/tracking/mlartifacts) and TensorBoard event files (RESULTS/tracking/tensorboard).
+Run it again after a rebuild: changed runs are replaced, never duplicated.
 
   mlflow ui --backend-store-uri sqlite:///results/tracking/mlflow.db
   tensorboard --logdir results/tracking/tensorboard
