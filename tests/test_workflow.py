@@ -785,3 +785,23 @@ def test_compare_with_a_snapshot_names_the_changes_and_leaves_the_rest_at_zero(b
     assert {v.key for v in result.changed} == {("task1", "mnist", "cnn"),
                                                ("task1", "mnist", "mlp")}
     assert all(v.test.diff == 0.0 for v in result.variants if not v.changes)
+
+
+def test_report_with_a_baseline_gains_the_comparison_and_reruns_only_the_report(built_copy,
+                                                                                tmp_path):
+    """--config baseline=DIR (issue 35): the report's "Compared with the baseline" section;
+    against a snapshot of the same build every difference is exactly 0."""
+    from cnnlab.analysis.snapshot import snapshot
+
+    snapshot(built_copy / "results", built_copy / "snapshots/same")
+    config = tmp_path / "baseline.yaml"
+    config.write_text("baseline: snapshots/same\n")
+    counts = job_counts(snakemake(built_copy, "report", "--configfile", str(config)))
+    assert counts == {"report": 1}
+    md = (built_copy / "results/report/report.md").read_text()
+    section = md.split("## Compared with the baseline\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")
+            and not line.startswith("| variant")]
+    summary = pd.read_csv(built_copy / "results/summary.csv")
+    assert len(rows) == summary.groupby(["study", "dataset", "variant"]).ngroups
+    assert all(" | +0.00" in row and row.endswith("| no | - |") for row in rows), rows
