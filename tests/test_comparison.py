@@ -157,14 +157,18 @@ def test_cnnlab_compare_on_a_folder_that_is_not_a_build_says_so_in_one_line(tmp_
     assert proc.stderr.strip() == f"cnnlab compare: {tmp_path / 'nowhere'} does not exist"
 
 
-def test_a_variant_retrained_under_another_torch_says_so(tmp_path):
+def test_a_variant_retrained_under_another_torch_and_commit_says_so(tmp_path):
     base = make_build(tmp_path / "a", {"cnn": ([0.7, 0.75], {}), "mlp": ([0.6, 0.65], {})})
     cur = make_build(tmp_path / "b", {"cnn": ([0.7, 0.75], {}), "mlp": ([0.6, 0.65], {})})
     summary = pd.read_csv(cur / "summary.csv")
     summary.loc[summary["variant"] == "cnn", "torch_version"] = "2.15.0"
+    summary.loc[summary["variant"] == "cnn", "git_commit"] = "0123456789abcdef"
     summary.to_csv(cur / "summary.csv", index=False)
-    v = by_variant(compare_builds(read_build(base), read_build(cur)))
+    result = compare_builds(read_build(base), read_build(cur))
+    v = by_variant(result)
     assert v["cnn"].changes == ["torch 2.14.1 → 2.15.0"] and v["mlp"].changes == []
+    assert result.build_changes == [
+        "runs trained at code commit 0123456789, which no baseline run was"]
 
 
 def test_export_without_the_tracking_extra_names_what_to_install(tmp_path, monkeypatch, capsys):

@@ -8,6 +8,7 @@ variant). Plain pandas and scipy: no PyTorch anywhere on this path.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -101,20 +102,28 @@ def _spec(build: Build, runs: pd.DataFrame) -> dict:
     return build.metrics(runs.iloc[0]).get("spec", {})
 
 
-def version_change(before: pd.DataFrame, after: pd.DataFrame, key: str, name: str,
-                   short=str) -> list[str]:
+def version_change(before: pd.DataFrame, after: pd.DataFrame, key: str, name: str) -> list[str]:
     """``name old → new`` where the runs record ``key`` (a summary.csv column such as
     ``torch_version``) and the two sets of runs differ in it; nothing otherwise."""
     if key not in before or key not in after:
-        return []
-    old, new = (sorted(set(map(short, runs[key].dropna().astype(str)))) for runs in (before, after))
+        return []  # a build from before the runs recorded it
+    old, new = (sorted(set(runs[key].dropna().astype(str))) for runs in (before, after))
     return [f"{name} {', '.join(old)} → {', '.join(new)}"] if old and new and old != new else []
 
 
 def build_changes(baseline: Build, current: Build) -> list[str]:
-    """Differences of the whole build the runs record: the code commit they trained at."""
-    return version_change(baseline.summary, current.summary, "git_commit", "code commit",
-                          short=lambda v: v[:10])
+    """Differences of the whole build the runs record: the code commits the current build's
+    runs were trained at that no baseline run was (a build keeps the runs a change did not
+    touch, with the commit they were trained at, so only the new commits say anything)."""
+    if "git_commit" not in baseline.summary or "git_commit" not in current.summary:
+        return []
+    old, new = (set(b.summary["git_commit"].dropna().astype(str)) for b in (baseline, current))
+    added = sorted(c[:10] for c in new - old)
+    if not added:
+        return []
+    more = f" and {len(added) - 3} more" if len(added) > 3 else ""
+    return [f"runs trained at code commit {', '.join(added[:3])}{more}, "
+            f"which no baseline run was"]
 
 
 def compare_builds(baseline: Build, current: Build) -> BuildComparison:
@@ -136,9 +145,14 @@ def compare_builds(baseline: Build, current: Build) -> BuildComparison:
             old, new, "torch_version", "torch")
         before = _usable(old)["test_acc"].astype(float).tolist()
         after = _usable(new)["test_acc"].astype(float).tolist()
+        with warnings.catch_warnings():
+            # scipy warns of precision loss for nearly identical samples, which is what an
+            # unchanged variant has; its answer (difference 0, p = 1) is exact there.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            test = welch(after, before)
         variants.append(VariantComparison(*key, label=str(new["label"].iloc[0]),
-                                          baseline=before, current=after,
-                                          test=welch(after, before), changes=changes))
+                                          baseline=before, current=after, test=test,
+                                          changes=changes))
     order = {k: i for i, k in enumerate(
         current.summary[VARIANT_KEYS].drop_duplicates().itertuples(index=False, name=None))}
     variants.sort(key=lambda v: order[v.key])
