@@ -159,13 +159,3 @@ def compare_builds(baseline: Build, current: Build) -> BuildComparison:
     return BuildComparison(variants, only_baseline, only_current,
                            build_changes(baseline, current))
 
-
-def comparison_table(result: BuildComparison) -> pd.DataFrame:
-    """One row per variant in both builds: the numbers every rendering shows."""
-    return pd.DataFrame([{
-        "study": v.study, "dataset": v.dataset, "variant": v.variant, "label": v.label,
-        "baseline_n": len(v.baseline), "baseline_mean": v.baseline_mean,
-        "current_n": len(v.current), "current_mean": v.current_mean,
-        "difference": v.test.diff, "ci_low": v.test.low, "ci_high": v.test.high,
-        "p": v.test.p, "resolved": v.test.resolved, "changes": "; ".join(v.changes),
-    } for v in result.variants])
