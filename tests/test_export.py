@@ -87,3 +87,15 @@ def test_a_rebuilt_variant_replaces_its_runs_and_a_removed_one_goes(tmp_path):
     assert sorted(runs["params.training.lr"].dropna()) == ["0.05"] * 3
     assert sorted(tensorboard_runs(tracking / "tensorboard")) == ["s/mnist/cnn/seed0",
                                                                   "s/mnist/cnn/seed1"]
+
+
+def test_a_moved_results_folder_is_exported_again_in_its_new_place(tmp_path):
+    build = make_build(tmp_path / "results", {"cnn": ([0.7, 0.75], {})})
+    export(build, build / "tracking")
+    moved = tmp_path / "moved"
+    build.rename(moved)
+    export(moved, moved / "tracking")
+    runs = mlflow_runs(moved / "tracking")
+    assert len(runs) == 3
+    assert all(uri.startswith((moved / "tracking/mlartifacts").resolve().as_uri())
+               for uri in runs["artifact_uri"])

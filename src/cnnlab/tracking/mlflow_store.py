@@ -12,6 +12,9 @@ longer in the build is deleted. So one export or ten, there is one MLflow run pe
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -93,10 +96,28 @@ def _write_variant(client: MlflowClient, experiment: str, variant: Variant, buil
         client.set_terminated(child, "FAILED" if run.diverged else "FINISHED")
 
 
+def _moved(db: Path, artifacts: Path) -> bool:
+    """Whether the store in ``db`` was written in another place (its experiments' artifact
+    folders are not under ``artifacts``): a results folder moved or copied since its export.
+    Read with sqlite3 before MLflow opens the file (MLflow keeps an open engine per store)."""
+    if not db.is_file():
+        return False
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        locations = [loc for name, loc in con.execute(
+            "SELECT name, artifact_location FROM experiments") if name != "Default"]
+    here = artifacts.resolve().as_uri()
+    return any(not loc.startswith(here) for loc in locations)
+
+
 def export_mlflow(build: Build, tracking: Path) -> tuple[int, int]:
     """Write (or bring up to date) the store under ``tracking``; returns (variants
     written, variants left unchanged)."""
     tracking.mkdir(parents=True, exist_ok=True)
+    if _moved(tracking / "mlflow.db", tracking / "mlartifacts"):
+        # MLflow keeps absolute artifact locations; the store is derived data, so a moved
+        # one is written again from the build rather than left pointing at the old place.
+        (tracking / "mlflow.db").unlink()
+        shutil.rmtree(tracking / "mlartifacts", ignore_errors=True)
     client = MlflowClient(tracking_uri=store_uri(tracking))
     found = variants(build)
     experiments = {v.study: _experiment(client, v.study, tracking / "mlartifacts") for v in found}
