@@ -29,7 +29,7 @@ ifeq ($(LOCKED_PLATFORM),True)
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
 else
 	@echo "No lock file for this platform: installing pyproject.toml's version ranges."
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,tracking]'
 endif
 	touch $@
 
@@ -39,12 +39,12 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
-# Every package pyproject.toml asks for (with the test extra), resolved for Linux x86-64
+# Every package pyproject.toml asks for (with the test and tracking extras), resolved for Linux x86-64
 # and Python 3.11 with uv, each with its hashes; versions already in the lock are kept
 # unless pyproject.toml's ranges exclude them (uv prefers the output file's pins).
 lock:
 	$(PYTHON) -m pip install --quiet uv
-	$(PYTHON) -m uv pip compile pyproject.toml --extra test --generate-hashes \
+	$(PYTHON) -m uv pip compile pyproject.toml --extra test --extra tracking --generate-hashes \
 	    --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 	    --custom-compile-command "make lock" -o $(LOCK)
 

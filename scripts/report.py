@@ -1,9 +1,11 @@
 """Rule report: adapter to cnnlab.report.render."""
 import json
+import os
 
 import pandas as pd
 
 from cnnlab.logs import log_to
+from cnnlab.report.comparison_files import report_section
 from cnnlab.report.render import build_context, render
 from cnnlab.report.tables import read_per_class
 
@@ -16,5 +18,8 @@ with log_to(snakemake.log[0]):
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
                             p.scale, data, verification,
                             read_per_class(snakemake.input.per_class), p.varied_objects)
+    if p.baseline:
+        context["baseline_comparison"] = report_section(
+            p.baseline, os.path.dirname(snakemake.input.summary))
     render(context, p.templates, snakemake.output.md, snakemake.output.html,
            snakemake.input.figures, standalone_path=snakemake.output.standalone)

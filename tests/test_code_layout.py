@@ -29,11 +29,14 @@ MAY_IMPORT = {
     "cnnlab.report": {"cnnlab.data.catalog", "cnnlab.analysis"},
     "cnnlab.plan": {"cnnlab.data.catalog", "cnnlab.data.image_folder", "cnnlab.models.arguments",
                     "cnnlab.models.user_models", "cnnlab.report.figure_kinds"},
-    # The `cnnlab` command: `cli` finds its subcommands by name, each a module of
-    # `commands` that reads a config as the workflow does (plan) and what it names.
+    # A build's runs for MLflow and TensorBoard (cnnlab export), read as analysis reads them.
+    "cnnlab.tracking": {"cnnlab.analysis", "cnnlab.report.figure_kinds"},
+    # The `cnnlab` command: `cli` finds its subcommands by name (importlib), each a module
+    # of `commands` that reads a config as the workflow does (plan) or a build (analysis).
     "cnnlab.cli": set(),
     "cnnlab.commands": {"cnnlab.cli", "cnnlab.plan", "cnnlab.data.catalog",
-                        "cnnlab.models.arguments", "cnnlab.models.user_models"},
+                        "cnnlab.models.arguments", "cnnlab.models.user_models",
+                        "cnnlab.analysis", "cnnlab.report", "cnnlab.tracking"},
 }
 WITHOUT_TORCH = ("cnnlab.analysis", "cnnlab.report", "cnnlab.plan", "cnnlab.cli",
                  "cnnlab.commands")

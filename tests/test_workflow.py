@@ -743,3 +743,87 @@ def test_one_s_own_study_runs_alone_and_beside_the_built_in_ones_when_asked(tmp_
                      str(config))
     assert "results/runs/task1/" in both and "results/runs/mine/" in both
     assert "verify_layers" in both  # Task 3's models are built from the custom layers
+
+
+def test_compare_with_a_snapshot_names_the_changes_and_leaves_the_rest_at_zero(built_copy,
+                                                                               tmp_path):
+    """Issue 35: snapshot a build, change one variant's learning rate and another's model
+    argument, rebuild, compare: the two are listed with their changes, every other variant
+    differs by exactly 0, and the means are the two builds' own summary.csv means."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+
+    def cnnlab(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-c", "import sys; from cnnlab.cli import main; "
+                               "sys.exit(main())", *args], cwd=built_copy,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    assert "snapshots/before" in cnnlab("snapshot", "before")
+    before = pd.read_csv(built_copy / "snapshots/before/summary.csv")
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
+    cnn = next(v for v in variants if v["name"] == "cnn")
+    cnn["training"] = {"lr": 0.1}  # smoke trains at the default 0.05
+    mlp = next(v for v in variants if v["name"] == "mlp")
+    mlp["args"]["hidden"] = [256, 128]
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump({"studies": config["studies"]}))
+    snakemake(built_copy, "results/summary.csv", "--configfile", str(override))
+
+    out = cnnlab("compare", "snapshots/before")
+    print(out)  # the table as a user sees it (pytest -s)
+    after = pd.read_csv(built_copy / "results/summary.csv")
+    md = (built_copy / "results/comparison/comparison.md").read_text()
+    rows = {}
+    for section in md.split("\n## ")[1:]:
+        title, _, body = section.partition("\n")
+        for line in body.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 8 and cells[0] not in ("variant", "---"):
+                rows[(*title.split(" / "), cells[0])] = cells
+    assert rows[("task1", "mnist", "cnn")][7] == "training.lr 0.05 → 0.1"
+    assert rows[("task1", "mnist", "mlp")][7] == "model_args.hidden [512, 256] → [256, 128]"
+    assert "training.lr 0.05 → 0.1" in out and "model_args.hidden" in out
+    mean = lambda s, k: s[(s["study"] == k[0]) & (s["dataset"] == k[1]) & (s["variant"] == k[2])
+                          & ~s["diverged"]]["test_acc"].mean()
+    both = set(before.groupby(["study", "dataset", "variant"]).groups) & set(
+        after.groupby(["study", "dataset", "variant"]).groups)
+    assert set(rows) == both
+    for key, cells in rows.items():
+        assert cells[2].startswith(f"{100 * mean(before, key):.2f} (n=")
+        assert cells[3].startswith(f"{100 * mean(after, key):.2f} (n=")
+        if key[2] not in ("cnn", "mlp") or key[:2] != ("task1", "mnist"):
+            assert cells[7] == "-" and cells[4].startswith("+0.00"), (key, cells)
+            assert mean(before, key) == mean(after, key)
+    assert (built_copy / "results/comparison/learning_curves.png").stat().st_size > 1000
+    # The differences themselves, not their rounding: exactly 0 where nothing changed.
+    from cnnlab.analysis.build import read_build
+    from cnnlab.analysis.comparison import compare_builds
+
+    result = compare_builds(read_build(built_copy / "snapshots/before"),
+                            read_build(built_copy / "results"))
+    assert {v.key for v in result.changed} == {("task1", "mnist", "cnn"),
+                                               ("task1", "mnist", "mlp")}
+    assert all(v.test.diff == 0.0 for v in result.variants if not v.changes)
+
+
+def test_report_with_a_baseline_gains_the_comparison_and_reruns_only_the_report(built_copy,
+                                                                                tmp_path):
+    """--config baseline=DIR (issue 35): the report's "Compared with the baseline" section;
+    against a snapshot of the same build every difference is exactly 0."""
+    from cnnlab.analysis.snapshot import snapshot
+
+    snapshot(built_copy / "results", built_copy / "snapshots/same")
+    config = tmp_path / "baseline.yaml"
+    config.write_text("baseline: snapshots/same\n")
+    counts = job_counts(snakemake(built_copy, "report", "--configfile", str(config)))
+    assert counts == {"report": 1}
+    md = (built_copy / "results/report/report.md").read_text()
+    section = md.split("## Compared with the baseline\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")
+            and not line.startswith("| variant")]
+    summary = pd.read_csv(built_copy / "results/summary.csv")
+    assert len(rows) == summary.groupby(["study", "dataset", "variant"]).ngroups
+    assert all(" | +0.00" in row and row.endswith("| no | - |") for row in rows), rows

@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "models": "models",
     "datasets": "datasets",
+    "snapshot": "snapshot",
+    "compare": "compare",
+    "export": "export",
 }
 
 

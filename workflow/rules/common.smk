@@ -78,7 +78,7 @@ DATA_MIRROR = data_mirror(config)
 if DATA_MIRROR and (problem := path_problem(DATA_MIRROR, "folder")):
     raise WorkflowError(
         f"config error: data_mirror: dataset mirror {DATA_MIRROR} {problem} "
-        "(a folder holding mnist/ and cifar10/ with the original files)"
+        "(a folder holding one subfolder of original files per built-in dataset: mnist/, cifar10/, ...)"
     )
 # Written beside each prepared dataset: its source and checksums, for the report.
 DATA_PROVENANCE = [

@@ -21,6 +21,12 @@ rule report:
         data=DATA_PROVENANCE,
         figures=[f"results/figures/{name}.png" for name in FIGURES],
         templates=[str(TEMPLATES / "report.md.j2"), str(TEMPLATES / "report.html.j2")],
+        # --config baseline=DIR: the earlier build the report compares this one with.
+        baseline=(
+            [os.path.join(config["baseline"], "summary.csv")]
+            if config.get("baseline")
+            else []
+        ),
     output:
         md="results/report/report.md",
         html="results/report/report.html",
@@ -39,5 +45,6 @@ rule report:
             if "varied_objects" in d
         },
         templates=lambda w, input: os.path.dirname(input.templates[0]),
+        baseline=config.get("baseline", ""),
     script:
         "../../scripts/report.py"

@@ -1,0 +1,25 @@
+# The runs for browsing in MLflow and TensorBoard (README, "Did my change help?"): not part
+# of the report, built only when asked for (snakemake --cores 1 export); needs the optional
+# extra cnnlab[tracking]. The same as `cnnlab export`, from the files the runs declare.
+localrules:
+    export,
+
+
+rule export:
+    """Export every run to an MLflow store (results/tracking/mlflow.db) and TensorBoard
+    event files (results/tracking/tensorboard)."""
+    input:
+        summary="results/summary.csv",
+        runs=[
+            f"{run}/{name}"
+            for run in RUNS
+            for name in ("metrics.json", "history.csv", "curve.csv")
+        ],
+    output:
+        directory("results/tracking"),
+    log:
+        "results/logs/export.log",
+    params:
+        code=library_code("export.py"),
+    script:
+        "../../scripts/export.py"
