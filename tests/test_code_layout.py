@@ -1,6 +1,6 @@
-"""The library's layers (README, "Layout"): which package may import which, no import
-cycles, and no PyTorch where the workflow plans, analyses or reports (those run at every
-Snakemake start and in light jobs, and must be readable and testable without it); and the
+"""The library's layers (docs/architecture.md, "Layout"): which package may import which,
+no import cycles, and no PyTorch where the workflow plans, analyses or reports (those run at
+every Snakemake start and in light jobs, and must be readable and testable without it); and the
 workflow's files in snakefmt's format."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def package_of(module: str) -> str | None:
 
 def test_every_module_is_in_a_layer():
     stray = [m for m in modules() if m not in BASE and package_of(m) is None]
-    assert stray == [], f"modules outside the layers of README 'Layout': {stray}"
+    assert stray == [], f"modules outside the layers of docs/architecture.md, 'Layout': {stray}"
 
 
 @pytest.mark.parametrize("module", sorted(modules()))

@@ -122,14 +122,16 @@ def test_every_config_key_is_documented_and_every_documented_key_exists():
     assert keys - documented == set(), (
         f"keys of workflow/schemas/config.schema.yaml not in docs/configuration.md, "
         f"'Every key': {sorted(keys - documented)}")
-    assert documented - keys == set(), f"documented keys the schema lacks: {sorted(documented - keys)}"
+    assert documented - keys == set(), (
+        f"documented keys the schema lacks: {sorted(documented - keys)}")
 
 
 def test_each_test_named_for_a_command_exists():
     for command, (test, _how) in RUN_BY.items():
         if test == "CI itself":
             ci = (REPO / ".ci/run").read_text()
-            assert re.search(rf"^{re.escape(command)}$", ci, re.M), f".ci/run does not run {command}"
+            assert re.search(rf"^{re.escape(command)}$", ci, re.M), (
+                f".ci/run does not run {command}")
             continue
         file, name = test.split("::")
         tree = ast.parse((REPO / file).read_text())

@@ -573,8 +573,8 @@ def test_the_same_command_completes_after_the_whole_workflow_is_killed(tmp_path)
 
 
 def test_the_workflow_runs_as_a_snakemake_module_of_another_project(tmp_path):
-    """Another project's Snakefile imports cnnlab as a module (README, "Use as a Snakemake
-    module") with a config of its own (one small study, nothing else) and builds the report
+    """Another project's Snakefile imports cnnlab as a module (docs/module.md)
+    with a config of its own (one small study, nothing else) and builds the report
     end to end at smoke scale in its own folder: every path of the workflow's own files is
     found from the module, the defaults fill the rest, and Tasks 1-3 do not run."""
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"studies": {"mine": {
