@@ -1,5 +1,5 @@
 """An example of a user's own model file: named in config under `models_from:`, its
-builders are models the studies can use beside the built-in ones (README, "Adding a model").
+builders are models the studies can use beside the built-in ones (docs/models.md).
 
 Each builder takes the dataset's `in_shape` (C, H, W) and `num_classes`, and its own keyword
 arguments, which config sets with `args:`.

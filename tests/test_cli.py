@@ -46,6 +46,12 @@ def test_models_names_a_models_file_that_does_not_exist(tmp_path):
     assert "gone.py does not exist" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_a_config_file_that_cannot_be_read_is_named_in_one_line(tmp_path):
+    out = cnnlab("datasets", "--configfile", "missing.yaml", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "missing.yaml: No such file or directory" in out.stderr
+
+
 def test_models_lists_torchvision_classifiers_when_asked():
     out = subprocess.run([BIN / "cnnlab", "models", "--torchvision"], capture_output=True,
                          text=True, timeout=300)

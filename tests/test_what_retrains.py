@@ -93,6 +93,11 @@ def other_models_file(cfg, root):
     cfg["models_from"].append("more.py")
 
 
+def this_build_as_baseline(cfg, root):
+    """The report compared with a build: here the project's own results folder."""
+    cfg["baseline"] = str(root / "results")
+
+
 def setter(path, value):
     """An edit that sets the key at ``path`` (dots; ``[i]`` indexes a list) to ``value``."""
     def edit(cfg, root):
@@ -171,6 +176,7 @@ TABLE = {
         VARIANT, 0),
     # What only says how runs are shown or where things are: nothing.
     "data_mirror": (other_mirror, 0, 0),
+    "baseline": (this_build_as_baseline, 0, 0),  # a report section, nothing trained
     "datasets.*.varied_objects": (setter("datasets.pics.varied_objects", False), 0, 0),
     "datasets.*.folder": (move_folder, 0, 0),
     "models_from": (other_models_file, 0, 0),

@@ -3,7 +3,7 @@ CIFAR-10, Fashion-MNIST, KMNIST, CIFAR-100 and SVHN by name (``cnnlab.data.catal
 folder of the user's own images.
 
 Plain importable Python; the Snakemake workflow calls it through thin scripts. A user's
-model file registers its builders with ``cnnlab.register_model`` (README, "Adding a model").
+model file registers its builders with ``cnnlab.register_model`` (docs/models.md).
 """
 
 __version__ = "0.1.0"

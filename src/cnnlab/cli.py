@@ -59,4 +59,6 @@ class CommandError(Exception):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m cnnlab.cli`: run the imported module's main, whose CommandError is the
+    # class the commands raise (this file, run as __main__, defines a second one).
+    sys.exit(importlib.import_module("cnnlab.cli").main())

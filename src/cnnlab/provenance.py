@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 # The environment the project is tested with, for the platform CI runs on (Makefile,
-# `make lock` regenerates it; README "Tests"). Other platforms install from pyproject's
+# `make lock` regenerates it; docs/tests.md). Other platforms install from pyproject's
 # ranges and are told so.
 LOCK = REPO / "locks" / "linux-x86_64-py311.txt"
 LOCK_PLATFORM = ("linux", "x86_64", (3, 11))

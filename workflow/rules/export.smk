@@ -1,4 +1,4 @@
-# The runs for browsing in MLflow and TensorBoard (README, "Did my change help?"): not part
+# The runs for browsing in MLflow and TensorBoard (docs/comparing.md): not part
 # of the report, built only when asked for (snakemake --cores 1 export); needs the optional
 # extra cnnlab[tracking]. The same as `cnnlab export`, from the files the runs declare.
 localrules:

@@ -27,9 +27,9 @@ def _line(info) -> str:
 def run(args: argparse.Namespace) -> int:
     from cnnlab.data.catalog import BUILTIN, DATASETS
     from cnnlab.plan.config import ConfigError, folder_datasets
-    from cnnlab.plan.defaults import config_from_files
+    from cnnlab.commands import config_of
 
-    config = config_from_files(args.configfile)
+    config = config_of(args.configfile)
     print("Built-in datasets (by name; downloaded, or read from the offline mirror; "
           "synthetic at the smoke scale):")
     for name in BUILTIN:

@@ -54,9 +54,9 @@ def torchvision_classifiers() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnlab.plan.defaults import config_from_files
+    from cnnlab.commands import config_of
 
-    config = config_from_files(args.configfile)
+    config = config_of(args.configfile)
     print("Built-in models (config: model: NAME, args: {...}); in_shape and num_classes "
           "come from the dataset:")
     for name, signature in builtin_models().items():

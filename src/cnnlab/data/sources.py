@@ -57,7 +57,7 @@ def read_sha256sums(mirror: Path) -> dict[str, str]:
 def check_files(info: DatasetInfo, folder: Path, sha256: dict[str, str] | None = None) -> None:
     """Each of the record's files is in ``folder`` and matches its official MD5, or where
     the record has none, the ``sha256`` the mirror lists for it (if it lists it)."""
-    hint = f"put {info.name}'s original files ({', '.join(info.files)}) there (README, 'Data')"
+    hint = f"put {info.name}'s original files ({', '.join(info.files)}) there (docs/data.md)"
     sha256 = sha256 or {}
     for name, md5 in info.files.items():
         path = folder / name

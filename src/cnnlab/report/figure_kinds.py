@@ -3,7 +3,7 @@
 (``plan.figures.figure_names``), the figure rules, the report and Snakemake's own ``--report``
 captions all read this table. Adding a kind: one entry here, its drawing function in
 ``plots.py`` (named like the kind), and its rule's wildcard pattern in figures.smk when
-it is drawn from a file no rule reads yet (see the README, "Adding a figure").
+it is drawn from a file no rule reads yet (see docs/studies.md, "Adding a figure").
 
 Plain Python, no imports: the workflow reads it on every start.
 """
