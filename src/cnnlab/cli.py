@@ -1,9 +1,9 @@
 """The ``cnnlab`` command: a project of one's own and what it can name, outside Snakemake.
 
 Each subcommand is a module of ``cnnlab.commands`` with a docstring (its help), an
-``add_arguments(parser)`` and a ``run(args) -> int``. Modules are imported only for the
-subcommand asked for, and none imports PyTorch at import time: ``cnnlab --help`` and the
-commands that need no model start in well under a second.
+``add_arguments(parser)`` and a ``run(args) -> int``. Every module is imported to build the
+help; none imports PyTorch at import time (each imports what it needs inside ``run``), so
+``cnnlab --help`` and the commands that need no model start in well under a second.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def _summary(module_name: str) -> str:
+def _summary(module) -> str:
     """The first line of a command module's docstring, for the command list."""
-    doc = importlib.import_module(f"cnnlab.commands.{module_name}").__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    doc = (module.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,8 +37,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(f"cnnlab.commands.{module_name}")
-        summary = _summary(module_name)
-        command = sub.add_parser(name, help=summary, description=module.__doc__,
+        command = sub.add_parser(name, help=_summary(module), description=module.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(module=module)

@@ -89,10 +89,11 @@ def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def lock_pins(path: Path = LOCK) -> dict[str, str]:
-    """``{package: version}`` of a lock file's ``name==version`` lines."""
+def lock_pins(path: Path = LOCK, text: str | None = None) -> dict[str, str]:
+    """``{package: version}`` of a lock file's ``name==version`` lines (``text``: the
+    file's content, where the caller has read it already)."""
     pins = {}
-    for line in Path(path).read_text().splitlines():
+    for line in (Path(path).read_text() if text is None else text).splitlines():
         if m := re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", line):
             pins[_normalized(m.group(1))] = m.group(2)
     return pins
@@ -120,11 +121,12 @@ def lock_status(path: Path = LOCK) -> dict:
     machine = (sys.platform, platform.machine(), sys.version_info[:2])
     if machine != LOCK_PLATFORM or not Path(path).is_file():
         return {"lock_digest": None, "matches_lock": None, "differs": []}
-    pins, installed = lock_pins(path), installed_versions()
+    content = Path(path).read_bytes()  # read once: digested and parsed
+    pins, installed = lock_pins(path, content.decode()), installed_versions()
     differs = [f"{name} {installed.get(name, 'not installed')} (lock {version})"
                for name, version in sorted(pins.items())
                if installed.get(name, "").split("+")[0] != version.split("+")[0]]
-    return {"lock_digest": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16],
+    return {"lock_digest": hashlib.sha256(content).hexdigest()[:16],
             "matches_lock": not differs, "differs": differs}
 
 

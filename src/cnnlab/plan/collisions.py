@@ -13,6 +13,16 @@ from cnnlab.plan.config import ConfigError
 from cnnlab.plan.figures import figure_entries
 
 
+def _repeats(items):
+    """``(key, first, later)`` for each ``(key, value)`` whose key an earlier item had."""
+    first = {}
+    for key, value in items:
+        if key in first:
+            yield key, first[key], value
+        else:
+            first[key] = value
+
+
 def label_collisions(study_config: dict) -> list[str]:
     """Variants of one study's dataset that share a label (a variant without one is
     labelled by its name), after sweeps were expanded into variants."""
@@ -20,16 +30,11 @@ def label_collisions(study_config: dict) -> list[str]:
     for study, sdef in study_config["studies"].items():
         for ds, ddef in sdef["datasets"].items():
             where = f"studies.{study}.datasets.{ds}.variants"
-            first: dict[str, str] = {}
-            for i, var in enumerate(ddef["variants"]):
-                label = var.get("label", var["name"])
-                here = f"{where}[{i}] ({var['name']})"
-                if label in first:
-                    problems.append(f"{first[label]} and {here} are both labelled {label!r}: "
-                                    f"figures and tables keyed by label would merge them; "
-                                    f"give each its own label")
-                else:
-                    first[label] = here
+            labelled = ((var.get("label", var["name"]), f"{where}[{i}] ({var['name']})")
+                        for i, var in enumerate(ddef["variants"]))
+            problems += [f"{first} and {later} are both labelled {label!r}: figures and "
+                         f"tables keyed by label would merge them; give each its own label"
+                         for label, first, later in _repeats(labelled)]
     return problems
 
 
@@ -45,16 +50,10 @@ def _source(fig: dict) -> str:
 
 def figure_collisions(study_config: dict) -> list[str]:
     """Figures of different studies, datasets or variants with the same file stem."""
-    first: dict[str, dict] = {}
-    problems = []
-    for stem, fig in figure_entries(study_config):
-        if stem in first:
-            problems.append(f"{_source(first[stem])} and {_source(fig)} would both be drawn "
-                            f"as results/figures/{stem}.png, one replacing the other: rename "
-                            f"a study, dataset or variant so that the names differ")
-        else:
-            first[stem] = fig
-    return problems
+    return [f"{_source(first)} and {_source(later)} would both be drawn as "
+            f"results/figures/{stem}.png, one replacing the other: rename a study, dataset "
+            f"or variant so that the names differ"
+            for stem, first, later in _repeats(figure_entries(study_config))]
 
 
 def check_collisions(study_config: dict) -> None:

@@ -266,13 +266,18 @@ def dataset_sizes(config: dict, dataset: str) -> dict:
     if dataset in scale.get("datasets", {}):
         return scale["datasets"][dataset]
     sizes = dict(scale["other_datasets"])
-    synthetic, info = uses_synthetic(config, dataset), DATASETS[dataset]
-    available = {"train_size": SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images,
-                 "test_size": SYNTHETIC_TEST_IMAGES if synthetic else info.test_images}
-    for key, images in available.items():
-        if sizes.get(key) is not None:
-            sizes[key] = min(sizes[key], images)
+    for split, images in split_images(dataset, uses_synthetic(config, dataset)).items():
+        if sizes.get(f"{split}_size") is not None:
+            sizes[f"{split}_size"] = min(sizes[f"{split}_size"], images)
     return sizes
+
+
+def split_images(dataset: str, synthetic: bool) -> dict[str, int]:
+    """``{"train": n, "test": n}``: the images each split of ``dataset`` holds, as the data
+    job writes it (the synthetic data's fixed counts, or the dataset's own)."""
+    info = DATASETS[dataset]
+    return {"train": SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images,
+            "test": SYNTHETIC_TEST_IMAGES if synthetic else info.test_images}
 
 
 # What says how a run is shown, not what it computes: left out of what a training job is
@@ -325,10 +330,9 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
             problems[where, "momentum_cycle"] = (
                 f"{where}: training.momentum {t['momentum']} with training.momentum_cycle "
                 f"{t['momentum_cycle']} cycles outside [0, 1); lower momentum_cycle")
-        synthetic, info = spec["data"]["synthetic"], DATASETS[spec["dataset"]]
-        split_images = {"train": SYNTHETIC_TRAIN_IMAGES if synthetic else info.train_images,
-                        "test": SYNTHETIC_TEST_IMAGES if synthetic else info.test_images}
-        for split, available in split_images.items():
+        synthetic = spec["data"]["synthetic"]
+        available_images = split_images(spec["dataset"], synthetic)
+        for split, available in available_images.items():
             wanted = spec["data"][f"{split}_size"]
             if wanted is not None and wanted > available:
                 problems[where, f"{split}_size"] = (
@@ -336,7 +340,7 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
                     f"{available} images of {spec['dataset']}'s "
                     f"{'synthetic ' if synthetic else ''}{split} split; use at most "
                     f"{available}, or null for all of them")
-        available = split_images["train"]
+        available = available_images["train"]
         images = min(spec["data"]["train_size"] or available, available)
         if t["batch_size"] > images:
             problems[where, "batch_size"] = (
