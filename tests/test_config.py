@@ -322,9 +322,9 @@ def test_runs_whose_epochs_take_no_step_or_whose_settings_are_not_finite_are_nam
 def test_whole_split_runs_are_checked_against_the_dataset_size(config):
     from cnnlab.plan.config import check_runs
 
-    config["scale"] = "full"  # train_size null: the whole 60,000 / 50,000 images
-    config["scales"]["full"]["datasets"]["mnist"]["training"] = {"batch_size": 60001}
-    with pytest.raises(ConfigError, match="more than the run's 60000 training images"):
+    config["scale"] = "full"  # train_size null: what 5,000 validation images leave of 60,000
+    config["scales"]["full"]["datasets"]["mnist"]["training"] = {"batch_size": 55001}
+    with pytest.raises(ConfigError, match="more than the run's 55000 training images"):
         check_runs(expand_runs(expand_sweeps(config)), "full")
 
 
@@ -356,10 +356,16 @@ def test_a_size_larger_than_the_dataset_is_named_not_clamped(config):
     with pytest.raises(ConfigError) as e:
         check_runs(expand_runs(expand_sweeps(config)), "quick")
     assert ("studies.task1.datasets.mnist, variant 'mlp': train_size 100000 at scale 'quick' "
-            "is more than the 60000 images of mnist's train split") in str(e.value)
+            "is more than the 55000 images of mnist's train split beside its 5000 "
+            "validation images") in str(e.value)
     assert "test_size 10001 at scale 'quick' is more than the 10000 images of cifar10's " \
            "test split" in str(e.value)
-    config["scales"]["quick"]["datasets"]["mnist"]["train_size"] = 60_000  # all: fine
+    # The validation images are never trained on: the whole split is too many.
+    config["scales"]["quick"]["datasets"]["cifar10"]["test_size"] = 10_000
+    config["scales"]["quick"]["datasets"]["mnist"]["train_size"] = 60_000
+    with pytest.raises(ConfigError, match="train_size 60000 at scale 'quick' is more than"):
+        check_runs(expand_runs(expand_sweeps(config)), "quick")
+    config["scales"]["quick"]["datasets"]["mnist"]["train_size"] = 55_000  # all the rest: fine
     config["scales"]["quick"]["datasets"]["cifar10"]["test_size"] = 10_000
     check_runs(expand_runs(expand_sweeps(config)), "quick")
     # Synthetic data has its own sizes.
@@ -398,3 +404,29 @@ def test_probes_on_a_model_they_cannot_look_inside_are_named_before_any_job(conf
     assert check_models(runs, shipped)[1] == []
     with pytest.raises(ValueError, match="variant 'mlp'"):
         checked_model_flops(runs, tmp_path, {"task1": ["first_layer"]})
+
+
+def test_a_validation_split_that_leaves_nothing_to_train_on_is_named(config):
+    from cnnlab.plan.config import check_runs
+
+    config["scales"]["smoke"]["datasets"]["mnist"]["validation_size"] = 2000  # all of it
+    with pytest.raises(ConfigError, match=r"validation_size 2000 at scale 'smoke' leaves no "
+                       r"training images of the 2000 in mnist's synthetic train split"):
+        check_runs(expand_runs(expand_sweeps(config)), "smoke")
+
+
+def test_a_study_cannot_replace_the_validation_split(config):
+    """One validation split per dataset and scale: every study's curves read the same images."""
+    config["studies"]["task1"]["datasets"]["mnist"]["at_scale"] = {
+        "smoke": {"validation_size": 100}}
+    with pytest.raises(WorkflowError, match="validation_size"):
+        validate(config, SCHEMA)
+
+
+def test_every_run_of_a_dataset_gets_the_scale_validation_size(config):
+    for scale in ("smoke", "quick", "full"):
+        config["scale"] = scale
+        runs = expand_runs(expand_sweeps(config))
+        sizes = {(s["dataset"], s["data"]["validation_size"]) for s in runs.values()}
+        assert sizes == {(ds, config["scales"][scale]["datasets"][ds]["validation_size"])
+                         for ds, _ in sizes}

@@ -163,7 +163,7 @@ def test_a_run_s_subsets_are_fixed_and_independent_of_its_seed(config, synthetic
     spec["data"].update(train_size=400, test_size=100)
     runs = [load_run_data(synthetic_mnist, {**spec, "seed": seed}, torch.device("cpu"),
                           torch.Generator().manual_seed(seed)) for seed in (0, 1)]
-    for split in ("train", "test", "curve"):
+    for split in ("train", "validation", "test", "curve"):
         a, b = (getattr(rd, split) for rd in runs)
         np.testing.assert_array_equal(a.labels.numpy(), b.labels.numpy())
         torch.testing.assert_close(a.images, b.images)
@@ -174,6 +174,52 @@ def test_a_run_s_subsets_are_fixed_and_independent_of_its_seed(config, synthetic
     whole = load_run_data(synthetic_mnist, {**spec, "data": {**spec["data"], "test_size": None}},
                           torch.device("cpu"), torch.Generator())
     assert len(whole.test.labels) == len(synthetic_mnist.test_labels)
+
+
+def test_the_validation_split_is_held_out_of_training_stratified_and_the_same_for_every_run():
+    """Learning curves and sweeps read images no run trains on, chosen by the labels and
+    the size alone: the same for every seed, variant and train size."""
+    from cnnlab.data.run_subsets import split_training, validation_indices
+
+    # 80% of one class, as a user's folder may be: the validation split keeps the shares.
+    labels = np.array([0] * 800 + [1] * 150 + [2] * 50)
+    train, validation = split_training(labels, 300, 100)
+    assert len(validation) == 100 and len(np.unique(validation)) == 100
+    assert not set(train) & set(validation) and len(train) == 300
+    assert np.bincount(labels[validation]).tolist() == [80, 15, 5]
+    # Every train size (null: all the rest) holds out the very same validation images.
+    for size in (None, 50, 900):
+        again, same = split_training(labels, size, 100)
+        np.testing.assert_array_equal(same, validation)
+        assert not set(again) & set(validation)
+    assert len(split_training(labels, None, 100)[0]) == 900
+    # Not the first images of the split: a sample from all of it (a folder is stored class
+    # by class, so the head would be one class).
+    assert validation.max() > 900
+    with pytest.raises(ValueError, match="validation size 1000 must be between 1 and 999"):
+        validation_indices(labels, 1000)
+
+
+def test_the_learning_curve_reads_validation_images_of_every_class(config):
+    """A folder prepared class by class: the curve's images are a stratified part of the
+    validation split, never test images."""
+    import torch
+
+    from cnnlab.data.run_subsets import load_run_data
+    from conftest import smoke_spec
+
+    rng = np.random.default_rng(0)
+    by_class = prepared.Prepared(
+        train_images=rng.integers(0, 255, (1000, 1, 28, 28), dtype=np.uint8),
+        train_labels=np.repeat(np.arange(10), 100),
+        test_images=np.zeros((300, 1, 28, 28), dtype=np.uint8),  # all black: not read
+        test_labels=np.repeat(np.arange(10), 30), classes=[str(c) for c in range(10)])
+    spec = smoke_spec(config, "mnist", "mlp", curve_size=50)
+    rd = load_run_data(by_class, spec, torch.device("cpu"), torch.Generator())
+    assert np.bincount(rd.curve.labels.numpy()).tolist() == [5] * 10
+    validation = {tuple(x.flatten().tolist()) for x in rd.validation.images}
+    assert all(tuple(x.flatten().tolist()) in validation for x in rd.curve.images)
+    assert len(rd.validation.labels) == spec["data"]["validation_size"]
 
 
 def test_synthetic_data_is_deterministic_and_shaped():

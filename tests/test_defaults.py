@@ -72,7 +72,12 @@ def test_a_dataset_the_scale_does_not_list_gets_the_scale_s_other_sizes_capped()
     assert sizes["train_size"] == min(other["train_size"], SYNTHETIC_TRAIN_IMAGES)
     assert sizes["test_size"] == min(other["test_size"], SYNTHETIC_TEST_IMAGES)
     config["scales"]["smoke"]["other_datasets"]["train_size"] = 10**6  # more than there is
-    assert dataset_sizes(config, "fashion_mnist")["train_size"] == SYNTHETIC_TRAIN_IMAGES
+    # What the validation images leave of the split (a fifth at most for a default).
+    assert sizes["validation_size"] == min(other["validation_size"], SYNTHETIC_TRAIN_IMAGES // 5)
+    assert dataset_sizes(config, "fashion_mnist")["train_size"] == (
+        SYNTHETIC_TRAIN_IMAGES - sizes["validation_size"])
+    config["scales"]["smoke"]["other_datasets"]["validation_size"] = 10**6
+    assert dataset_sizes(config, "fashion_mnist")["validation_size"] == SYNTHETIC_TRAIN_IMAGES // 5
     # A dataset the scale lists keeps its own sizes.
     assert dataset_sizes(config, "mnist") == defaults()["scales"]["smoke"]["datasets"]["mnist"]
 

@@ -28,9 +28,10 @@ BATCH, STEPS = 4, 2
 def two_step_spec(spec: dict, precision: str) -> dict:
     """The run's own model and recipe, cut to two optimizer steps on the CPU."""
     spec = copy.deepcopy(spec)
-    spec["data"] = {"synthetic": True, "train_size": BATCH * STEPS, "test_size": BATCH}
+    spec["data"] = {"synthetic": True, "train_size": BATCH * STEPS, "validation_size": BATCH,
+                    "test_size": BATCH}
     spec["training"].update(epochs=1, batch_size=BATCH, eval_batch_size=BATCH, curve_points=1,
-                            curve_test_size=BATCH, grad_log_every=1, device="cpu",
+                            curve_size=BATCH, grad_log_every=1, device="cpu",
                             precision=precision, compile=False)
     return spec
 

@@ -68,7 +68,7 @@ def panels(fig):
 
 def test_learning_curves_panel_per_dataset_and_measure_line_per_variant(drawn, tmp_path):
     rows = [{"dataset": ds, "label": lab, "seed": s, "epoch": e, "train_loss": 1 / e,
-             "test_loss": 1.2 / e, "train_acc": 0.5 + e / 10, "test_acc": 0.4 + e / 10}
+             "val_loss": 1.2 / e, "train_acc": 0.5 + e / 10, "val_acc": 0.4 + e / 10}
             for ds in ("mnist", "cifar10") for lab in ("A", "B") for s in (0, 1)
             for e in (1, 2, 3)]
     plots.learning_curves(pd.DataFrame(rows), tmp_path / "c.png")
@@ -76,9 +76,11 @@ def test_learning_curves_panel_per_dataset_and_measure_line_per_variant(drawn, t
     assert sorted(ax.get_title() for ax in axes) == [
         "cifar10 - accuracy", "cifar10 - loss", "mnist - accuracy", "mnist - loss"]
     mnist_acc = next(ax for ax in axes if ax.get_title() == "mnist - accuracy")
-    # Two variants x (train, test): four lines, each the seed mean at every epoch.
+    # Two variants x (train, validation): four lines, each the seed mean at every epoch.
     lines = [ln for ln in mnist_acc.get_lines() if len(ln.get_xdata()) == 3]
     assert len(lines) == 4
+    legend = [t.get_text() for t in drawn[0].legends[0].get_texts()]
+    assert "validation" in legend and "test" not in legend
     assert sorted(round(y, 2) for y in lines[0].get_ydata()) in (
         [0.6, 0.7, 0.8], [0.5, 0.6, 0.7])
 
@@ -97,14 +99,17 @@ def test_comparison_one_point_per_run_on_a_log_parameter_axis(drawn, tmp_path):
 
 
 def test_sweep_puts_swept_values_on_the_axis_log_when_they_span_decades(drawn, tmp_path):
-    rows = [{"label": f"r-lr{lr}", "sweep_base": "R", "test_acc": 0.5 + lr + s / 100,
-             "sweep_values": json.dumps({"lr": lr}), "seed": s}
+    # Test accuracy is there too, and is not what a sweep shows: a value picked from the
+    # figure would then be tuned on the test set.
+    rows = [{"label": f"r-lr{lr}", "sweep_base": "R", "val_acc": 0.5 + lr + s / 100,
+             "test_acc": 0.2, "sweep_values": json.dumps({"lr": lr}), "seed": s}
             for lr in (0.01, 0.1, 0.3) for s in (0, 1)]
-    rows.append({"label": "plain", "sweep_base": "", "test_acc": 0.1, "sweep_values": "",
-                 "seed": 0})
+    rows.append({"label": "plain", "sweep_base": "", "val_acc": 0.1, "test_acc": 0.1,
+                 "sweep_values": "", "seed": 0})
     plots.sweep(pd.DataFrame(rows), tmp_path / "s.png")
     ax, = panels(drawn[0])
     assert ax.get_xlabel() == "lr" and ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "validation accuracy"
     line = ax.get_lines()[0]
     assert list(line.get_xdata()) == [0.01, 0.1, 0.3]  # the plain variant is not a point
     assert list(np.round(line.get_ydata(), 3)) == [0.515, 0.605, 0.805]

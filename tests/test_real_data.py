@@ -45,7 +45,8 @@ def test_simple_cnn_learns_real_mnist_in_one_epoch(real_data_dir, config, tmp_pa
     path = tmp_path / "mnist.npz"
     prepared.save_prepared(sources.read_mirror("mnist", real_data_dir), "mnist", path)
     spec = smoke_spec(config, "mnist", "cnn", epochs=1)
-    spec["data"] = {"synthetic": False, "train_size": 20000, "test_size": 5000}
+    spec["data"] = {"synthetic": False, "train_size": 20000, "validation_size": 5000,
+                    "test_size": 5000}
     metrics = run_training(spec, prepared.load_prepared(path), tmp_path / "run", threads=2,
                            progress=io.StringIO())
     assert metrics["test_acc"] >= 0.97

@@ -29,7 +29,15 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
 
     history = pd.read_csv(tmp_path / "history.csv")
     assert list(history["epoch"]) == [1, 2]
-    assert {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"} <= set(history)
+    assert {"train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr",
+            "seconds"} <= set(history)
+    # Validation after every epoch; the final validation accuracy is the last epoch's.
+    assert history["val_acc"].notna().all()
+    assert history["val_acc"].iloc[-1] == pytest.approx(metrics["val_acc"])
+    # The fixture's 1,000 training images less the scale's 200 validation ones.
+    assert metrics["images"] == {"train": 1000 - spec["data"]["validation_size"],
+                                 "validation": spec["data"]["validation_size"],
+                                 "test": spec["data"]["test_size"]}
     # The last epoch's test accuracy is the final one: same model, same test subset.
     assert history["test_acc"].iloc[-1] == pytest.approx(metrics["test_acc"])
     # The whole test subset is evaluated after the last epoch only (curve.csv has the rest).
@@ -65,17 +73,18 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
     assert metrics["max_loss_spike"] == pytest.approx(max(0, steps_csv["loss"].diff().max()))
     assert steps_csv["loss"].iloc[0] > steps_csv["loss"].iloc[-1]  # it learned
 
-    # The learning curve: evenly spaced points to the last step, the fixed curve test
-    # images evaluated at each, and the train loss of the batches in between.
+    # The learning curve: evenly spaced points to the last step, the fixed curve
+    # (validation) images evaluated at each, and the train loss of the batches in between.
     curve = pd.read_csv(tmp_path / "curve.csv")
-    total = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
+    total = len(history) * (metrics["images"]["train"] // spec["training"]["batch_size"])
     assert len(curve) == spec["training"]["curve_points"] and curve["step"].iloc[-1] == total
     assert curve["epoch"].iloc[-1] == len(history) and curve["step"].is_monotonic_increasing
-    assert curve["test_acc"].iloc[-1] > curve["test_acc"].iloc[0]
+    assert "test_acc" not in curve  # the test split is read once, at the end
+    assert curve["val_acc"].iloc[-1] > curve["val_acc"].iloc[0]
     assert curve["train_loss"].iloc[-1] < curve["train_loss"].iloc[0]
 
     grads = pd.read_csv(tmp_path / "grad_norms.csv")
-    steps = len(history) * (spec["data"]["train_size"] // spec["training"]["batch_size"])
+    steps = len(history) * (metrics["images"]["train"] // spec["training"]["batch_size"])
     assert set(grads["step"]) == set(range(0, steps, spec["training"]["grad_log_every"]))
     assert (grads["norm"] > 0).all()
 

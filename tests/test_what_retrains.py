@@ -116,7 +116,7 @@ TRAINING = {  # a new value for each training setting (all valid for these runs)
     "optimizer": "adamw", "lr": 0.02, "momentum": 0.8, "momentum_cycle": 0.0,
     "weight_decay": 1e-3, "batch_size": 8, "schedule": "cosine", "augment": "flip_crop",
     "label_smoothing": 0.1, "grad_clip": 1.0, "grad_log_every": 5, "eval_batch_size": 50,
-    "curve_points": 4, "curve_test_size": 50, "device": "cpu", "precision": "fp32",
+    "curve_points": 4, "curve_size": 50, "device": "cpu", "precision": "fp32",
     "compile": True}
 V = "studies.s1.datasets.mnist.variants[0]"  # variant a
 
@@ -134,6 +134,8 @@ TABLE = {
         setter("scales.smoke.datasets.mnist.train_size", 150), MNIST_RUNS, 0),
     "scales.*.datasets.*.test_size": (
         setter("scales.smoke.datasets.mnist.test_size", 80), MNIST_RUNS, 0),
+    "scales.*.datasets.*.validation_size": (
+        setter("scales.smoke.datasets.mnist.validation_size", 150), MNIST_RUNS, 0),
     "scales.*.datasets.*.epochs": (setter("scales.smoke.datasets.mnist.epochs", 2), MNIST_RUNS, 0),
     # The sweep points set lr themselves (a variant's setting wins): a and b only.
     "scales.*.datasets.*.training": (
@@ -142,6 +144,8 @@ TABLE = {
         setter("scales.smoke.other_datasets.train_size", 30), PICS_RUNS, 0),
     "scales.*.other_datasets.test_size": (
         setter("scales.smoke.other_datasets.test_size", 10), PICS_RUNS, 0),
+    "scales.*.other_datasets.validation_size": (
+        setter("scales.smoke.other_datasets.validation_size", 5), PICS_RUNS, 0),
     "scales.*.other_datasets.epochs": (setter("scales.smoke.other_datasets.epochs", 2), PICS_RUNS, 0),
     "scales.*.other_datasets.training": (
         setter("scales.smoke.other_datasets.training", {"weight_decay": 0.0}), PICS_RUNS, 0),

@@ -10,7 +10,8 @@ import pandas as pd
 from cnnlab.analysis.statistics import ci_half_width
 
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
-MEASURES = ["parameters", "train_acc", "test_acc", "train_loss", "test_loss", "gap_acc",
+MEASURES = ["parameters", "train_acc", "val_acc", "test_acc", "train_loss", "val_loss",
+            "test_loss", "gap_acc",
             "gap_loss", "train_seconds", "latency_ms", "throughput", "epochs_completed",
             "max_loss_spike", "grad_norm_log_var", "grad_norm_init", "grad_ratio_init",
             "grad_ratio_train", "peak_memory_mb", "job_seconds", "num_classes"]
@@ -74,12 +75,17 @@ def summary_row(metrics: dict, shown: dict | None = None) -> dict:
                                         "epochs_completed", "diverged",
                                         "diverged_epoch", "max_loss_spike",
                                         "grad_norm_log_var")})
+    # Validation (carved from the training split): what curves, sweeps and choices read.
+    row.update({k: metrics.get(k, float("nan")) for k in ("val_acc", "val_loss")})
+    row.update({f"{split}_images": metrics.get("images", {}).get(split, float("nan"))
+                for split in ("train", "validation", "test")})
     # The overfitting gap: how much better the model does on what it was trained on.
     row["gap_acc"] = metrics["train_acc"] - metrics["test_acc"]
     row["gap_loss"] = metrics["test_loss"] - metrics["train_loss"]
     row.update({"epochs": spec["training"]["epochs"], "lr": spec["training"]["lr"],
                 "batch_size": spec["training"]["batch_size"],
                 "train_size": spec["data"]["train_size"],
+                "validation_size": spec["data"].get("validation_size"),
                 "test_size": spec["data"]["test_size"],
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
                 "device_name": metrics["device_name"],

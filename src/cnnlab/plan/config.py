@@ -250,6 +250,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "data": {
                             "synthetic": uses_synthetic(config, ds),
                             "train_size": sizes.get("train_size"),
+                            "validation_size": scale_here["validation_size"],
                             "test_size": sizes.get("test_size"),
                         },
                     }
@@ -263,13 +264,27 @@ def dataset_sizes(config: dict, dataset: str) -> dict:
     what the split holds (a default must fit any dataset; a size the user gives that does
     not fit is an error, ``check_runs``)."""
     scale = scale_settings(config)
+    images = split_images(dataset, uses_synthetic(config, dataset))
     if dataset in scale.get("datasets", {}):
-        return scale["datasets"][dataset]
+        sizes = dict(scale["datasets"][dataset])
+        if "validation_size" in sizes:
+            return sizes
+        # A dataset the scale lists without a validation size: the scale's default.
+        return {**sizes, "validation_size": default_validation_size(scale, images["train"])}
     sizes = dict(scale["other_datasets"])
-    for split, images in split_images(dataset, uses_synthetic(config, dataset)).items():
-        if sizes.get(f"{split}_size") is not None:
-            sizes[f"{split}_size"] = min(sizes[f"{split}_size"], images)
+    sizes["validation_size"] = default_validation_size(scale, images["train"])
+    if sizes.get("train_size") is not None:
+        sizes["train_size"] = min(sizes["train_size"], images["train"] - sizes["validation_size"])
+    if sizes.get("test_size") is not None:
+        sizes["test_size"] = min(sizes["test_size"], images["test"])
     return sizes
+
+
+def default_validation_size(scale: dict, train_images: int) -> int:
+    """The scale's ``other_datasets.validation_size``, at most a fifth of the training
+    split (a default must leave most of a small folder to train on), and at least one."""
+    wanted = scale.get("other_datasets", {}).get("validation_size", 1)
+    return max(1, min(wanted, train_images // 5))
 
 
 def split_images(dataset: str, synthetic: bool) -> dict[str, int]:
@@ -315,7 +330,7 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
     """What only a run's whole spec shows, checked before any job starts, every problem
     listed: each number of its training settings is finite (the schema takes ``.inf`` for
     a number above 0), its train and test sizes are no larger than the dataset's splits
-    (never silently clamped), momentum cycles within [0, 1), and each epoch takes at least
+    (never silently clamped; the training images beside the validation ones), momentum cycles within [0, 1), and each epoch takes at least
     one optimizer step (the batch size against the run's training images; the last
     incomplete batch is dropped)."""
     problems = {}
@@ -332,13 +347,24 @@ def check_runs(runs: dict[str, dict], scale: str) -> None:
                 f"{t['momentum_cycle']} cycles outside [0, 1); lower momentum_cycle")
         synthetic = spec["data"]["synthetic"]
         available_images = split_images(spec["dataset"], synthetic)
+        # The training split holds the validation images and, beside them, the training ones.
+        validation = spec["data"]["validation_size"]
+        available_images["train"] -= validation
+        split_name = f"{spec['dataset']}'s {'synthetic ' if synthetic else ''}"
+        if available_images["train"] < 1:
+            problems[where, "validation_size"] = (
+                f"{where}: validation_size {validation} at scale {scale!r} leaves no training "
+                f"images of the {available_images['train'] + validation} in {split_name}train "
+                f"split; use fewer (scales.{scale}.datasets.{spec['dataset']}.validation_size)")
+            continue
         for split, available in available_images.items():
             wanted = spec["data"][f"{split}_size"]
             if wanted is not None and wanted > available:
+                beside = (f" beside its {validation} validation images" if split == "train"
+                          else "")
                 problems[where, f"{split}_size"] = (
                     f"{where}: {split}_size {wanted} at scale {scale!r} is more than the "
-                    f"{available} images of {spec['dataset']}'s "
-                    f"{'synthetic ' if synthetic else ''}{split} split; use at most "
+                    f"{available} images of {split_name}{split} split{beside}; use at most "
                     f"{available}, or null for all of them")
         available = available_images["train"]
         images = min(spec["data"]["train_size"] or available, available)

@@ -27,8 +27,9 @@ PROBE_SEED = "the first seed"  # probes look inside one model per variant: the f
 KINDS: dict[str, FigureKind] = {
     "learning_curves": FigureKind(
         "study", "curve.csv",
-        "Learning curves: train (solid: the batches since the previous point) and test "
-        "(dashed: a fixed subset of the test images) loss and accuracy at evenly spaced "
+        "Learning curves: train (solid: the batches since the previous point) and "
+        "validation (dashed: a fixed subset of the validation images, carved from the "
+        "training split and never trained on) loss and accuracy at evenly spaced "
         "points of each run, one row per dataset on its own epoch axis, one colour per "
         "model variant; bands show the spread over seeds. Look for the gap between solid "
         "and dashed lines (overfitting) and for curves still falling at the end (the run "
@@ -52,9 +53,11 @@ KINDS: dict[str, FigureKind] = {
         "orders of magnitude: unstable training."),
     "sweep": FigureKind(
         "dataset", "metrics.json",
-        "Sweeps: test accuracy against each swept value, one panel per swept setting, one "
-        "line per base variant; mean and 95% confidence interval over seeds. Look for where "
-        "a line turns down, and whether the intervals of two lines overlap there.",
+        "Sweeps: validation accuracy (images carved from the training split, never "
+        "trained on; not the test split, so a value picked here is not tuned on the test "
+        "set) against each swept value, one panel per swept setting, one line per base "
+        "variant; mean and 95% confidence interval over seeds. Look for where a line turns "
+        "down, and whether the intervals of two lines overlap there.",
         sweeps_only=True),
     "receptive_field": FigureKind(
         "dataset", "model.pt",

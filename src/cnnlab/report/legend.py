@@ -23,7 +23,12 @@ METHOD = ("Every number and statement below was computed from results/summary.cs
           "largest class's share of the test images (10% on ten balanced classes, more on "
           "imbalanced ones, from each run's per-class counts); where the test classes are "
           "imbalanced, balanced accuracy (the mean of the per-class recalls) stands beside "
-          "accuracy.")
+          "accuracy. Which split each number comes from: test accuracy, the gap, per-class "
+          "accuracy, the confusion matrices, chance and every verdict from the test split, "
+          "evaluated once, at the end of each run; learning curves, sweep figures and the "
+          "choice of the best model of a kind (CNN vs MLP) from the validation split, "
+          "images held out of the training split (stratified, the same for every run of a "
+          "dataset, never trained on); train accuracy from the training images.")
 DIAGNOSTICS_LEGEND = (
     "Diagnostics: train acc is measured on as many training images as the test set has; "
     "loss spike is the largest rise of the batch loss between two logged steps (a sign of "

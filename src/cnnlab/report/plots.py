@@ -28,15 +28,17 @@ def learning_curves(histories: pd.DataFrame, path, title: str = "") -> None:
     """``histories``: curve.csv (or history.csv) rows with ``dataset``, ``label`` and ``seed``
     columns; ``epoch`` may be fractional.
     One row of panels per dataset (loss, accuracy), each dataset on its own epoch axis
-    (datasets train for different numbers of epochs); solid train, dashed test; the band
-    is the spread over seeds."""
+    (datasets train for different numbers of epochs); solid train, dashed validation (the
+    images carved from the training split, never trained on); the band is the spread over
+    seeds."""
     long = histories.melt(id_vars=["dataset", "label", "seed", "epoch"],
-                          value_vars=["train_loss", "test_loss", "train_acc", "test_acc"])
+                          value_vars=["train_loss", "val_loss", "train_acc", "val_acc"])
     long[["split", "measure"]] = long["variable"].str.split("_", n=1, expand=True)
+    long["split"] = long["split"].map({"train": "train", "val": "validation"})
     long["measure"] = long["measure"].map({"loss": "loss", "acc": "accuracy"})
     grid = sns.relplot(data=long, x="epoch", y="value", hue="label", style="split",
                        row="dataset", col="measure", kind="line", errorbar="sd",
-                       style_order=["train", "test"], markers=True, dashes=True,
+                       style_order=["train", "validation"], markers=True, dashes=True,
                        facet_kws={"sharey": False, "sharex": "row"}, height=3.0, aspect=1.4)
     grid.set_titles("{row_name} - {col_name}")
     grid.set_axis_labels("epoch", "")
@@ -152,7 +154,8 @@ def comparison(summary: pd.DataFrame, path, title: str = "") -> None:
 
 
 def sweep(summary: pd.DataFrame, path, title: str = "") -> None:
-    """Test accuracy against each swept value: one panel per swept setting, a line per
+    """Validation accuracy against each swept value (a value picked from it is picked on
+    images no run trained on, and not on the test split): one panel per swept setting, a line per
     base variant (and combination of the other swept values), mean and 95% interval over
     seeds. A numeric key spanning more than 10x gets a log axis (learning rates, depths)."""
     points = summary[summary["sweep_values"].fillna("") != ""]
@@ -169,13 +172,13 @@ def sweep(summary: pd.DataFrame, path, title: str = "") -> None:
                   for base, (_, v) in zip(points.loc[here, "sweep_base"],
                                           values[here].iterrows())])
         numeric = pd.api.types.is_numeric_dtype(runs["x"])
-        sns.lineplot(data=runs, x="x", y="test_acc", hue="line", marker="o",
+        sns.lineplot(data=runs, x="x", y="val_acc", hue="line", marker="o",
                      errorbar=("ci", 95), ax=ax)
         if numeric and runs["x"].min() > 0 and runs["x"].max() / runs["x"].min() > 10:
             whole = all(float(v).is_integer() for v in runs["x"])
             ax.set_xscale("log", base=2 if whole else 10)
         ax.set_xlabel(key)
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel("validation accuracy")
         ax.legend(title="")
     if title:
         fig.suptitle(title)

@@ -130,9 +130,11 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                 "findings": findings.dataset_findings(table),
                 "setup": (f"{int(first['epochs'])} epochs, batch size {int(first['batch_size'])}, "
                           f"peak learning rate {first['lr']:g}, "
-                          f"{'all' if pd.isna(first['train_size']) else int(first['train_size'])}"
-                          f" training images{' (synthetic)' if first['synthetic'] else ''}; "
-                          f"test accuracy on {test_images_text(first)}"
+                          f"{images_text(first, 'train')} training images"
+                          f"{' (synthetic)' if first['synthetic'] else ''}; "
+                          f"learning curves and sweeps on {images_text(first, 'validation')} "
+                          f"validation images (held out of the training split, never trained "
+                          f"on); test accuracy on {test_images_text(first)}"
                           f"{chance_setup_text(table)}"),
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
@@ -209,6 +211,16 @@ def chance_setup_text(table: pd.DataFrame) -> str:
     if table["imbalanced"].any():
         text += " (imbalanced classes: balanced accuracy, the mean per-class recall, beside accuracy)"
     return text
+
+
+def images_text(run, split: str) -> str:
+    """How many images of ``split`` a run held (``train``: all but the validation ones
+    where train_size is null), as its metrics.json counted them."""
+    count = run.get(f"{split}_images")
+    if count is not None and not pd.isna(count):
+        return f"{int(count):,}"
+    size = run.get(f"{split}_size")  # a build from before the counts were recorded
+    return "all" if size is None or pd.isna(size) else f"{int(size):,}"
 
 
 def test_images_text(run) -> str:

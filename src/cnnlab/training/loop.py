@@ -180,18 +180,18 @@ class Trainer:
         return st
 
     def _curve_point(self, loss_sum, correct) -> None:
-        """A learning-curve point: the fixed curve test images evaluated now, and the train
-        loss and accuracy of the batches since the previous point (of this epoch)."""
+        """A learning-curve point: the fixed curve images (validation) evaluated now, and
+        the train loss and accuracy of the batches since the previous point (of this epoch)."""
         st = self.state
         loss_now, correct_now = loss_sum.item(), correct.item()
         mark_loss, mark_correct, mark_seen = st.curve_mark
         seen = st.seen - mark_seen
-        test_loss, test_acc, _ = predict(self.model, self.rd.curve, self.amp_dtype)
+        val_loss, val_acc, _ = predict(self.model, self.rd.curve, self.amp_dtype)
         self.model.train()
         st.curve.append({"step": st.step, "epoch": st.step / len(self.rd.train),
                          "train_loss": (loss_now - mark_loss) / seen if seen else math.nan,
                          "train_acc": (correct_now - mark_correct) / seen if seen else math.nan,
-                         "test_loss": test_loss, "test_acc": test_acc})
+                         "val_loss": val_loss, "val_acc": val_acc})
         st.curve_mark = (loss_now, correct_now, st.seen)
 
     def _record_step(self, loss) -> None:
@@ -225,19 +225,23 @@ class Trainer:
             print(f"epoch {st.epoch}: loss is {train_loss}; stopping this run as diverged",
                   file=self.progress)
             return
-        # The whole test subset is evaluated once, after the last epoch (the final metrics,
-        # confusion matrix and per-class accuracy); the learning curve during training
-        # comes from the fixed curve images (curve.csv). Earlier epochs' rows say NaN.
+        # The validation subset after every epoch; the test subset once, after the last
+        # epoch (the final metrics, confusion matrix and per-class accuracy): no number
+        # read while training, or to choose between settings, comes from the test images.
+        # Earlier epochs' rows say NaN for test.
+        val_loss, val_acc, _ = predict(self.model, self.rd.validation, self.amp_dtype)
         test_loss = test_acc = math.nan
         if st.epoch == self.t["epochs"]:
             test_loss, test_acc, self.test_preds = predict(self.model, self.rd.test,
                                                            self.amp_dtype)
         st.history.append({
             "epoch": st.epoch, "train_loss": train_loss, "train_acc": train_acc,
+            "val_loss": val_loss, "val_acc": val_acc,
             "test_loss": test_loss, "test_acc": test_acc,
             "lr": self.optimizer.param_groups[0]["lr"], "seconds": elapsed,
         })
         print(f"epoch {st.epoch}: train loss {train_loss:.4f} acc {train_acc:.4f} | "
+              f"validation loss {val_loss:.4f} acc {val_acc:.4f} | "
               f"test loss {test_loss:.4f} acc {test_acc:.4f} | {elapsed:.1f}s",
               file=self.progress)
         st.epoch += 1
@@ -280,7 +284,7 @@ def run_training(spec: dict, data: Prepared, out_dir: Path, threads: int = 1,
     rd = trainer.rd
     print(f"{spec['study']}/{spec['dataset']}/{spec['variant']} seed {spec['seed']}: "
           f"{count_parameters(trainer.model):,} parameters, {len(rd.train.labels)} train / "
-          f"{len(rd.test.labels)} test images, device {rd.train.device}, {threads} threads",
+          f"{len(rd.validation.labels)} validation / {len(rd.test.labels)} test images, device {rd.train.device}, {threads} threads",
           file=progress)
     save = (lambda snap: save_resume(snap, resume_file)) if resume_file else (lambda snap: None)
     snap = load_resume(resume_file, spec, progress) if resume_file else None

@@ -19,13 +19,15 @@ from cnnlab.training.evaluation import confusion_frame, confusion_matrix, per_cl
 from cnnlab.files import atomic_path
 from cnnlab.models.registry import count_parameters
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
-CURVE_COLUMNS = ["step", "epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
-FINAL_METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
+                   "test_acc", "lr", "seconds"]
+CURVE_COLUMNS = ["step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"]
+FINAL_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
 def write_history(history: list[dict], out_dir: Path) -> None:
-    """One row per finished epoch (test loss and accuracy in the last one only); rewritten
+    """One row per finished epoch (validation loss and accuracy in each, test loss and
+    accuracy in the last one only); rewritten
     after each, so a running job can be followed."""
     with atomic_path(Path(out_dir) / "history.csv") as tmp:
         pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(tmp, index=False)
@@ -54,6 +56,9 @@ def final_metrics(trainer) -> tuple[dict, np.ndarray | None]:
                "layers": describe(model),
                **stability(st.steps),
                "classes": len(rd.classes),
+               # What each split of the run held (train_size null: the split less validation).
+               "images": {"train": len(rd.train.labels), "validation": len(rd.validation.labels),
+                          "test": len(rd.test.labels)},
                "precision": precision_name(trainer.amp_dtype),
                # What the optimizer stepped with, read during training (the report's recipe).
                "momentum": {"min": st.momentum_seen[0], "max": st.momentum_seen[1]},
@@ -69,6 +74,8 @@ def final_metrics(trainer) -> tuple[dict, np.ndarray | None]:
         preds = trainer.test_preds
         if preds is None:
             _, _, preds = predict(model, rd.test, trainer.amp_dtype)
+        metrics["val_loss"] = st.history[-1]["val_loss"]
+        metrics["val_acc"] = st.history[-1]["val_acc"]
         metrics["test_loss"] = st.history[-1]["test_loss"]
         metrics["test_acc"] = st.history[-1]["test_acc"]
         # Inference speed is not measured here, beside other training jobs: the workflow's
