@@ -1,7 +1,7 @@
 """DAG scale: wall time of Snakemake's dry run for a grid of 1,000 runs (plus their
 evaluations, figures and the report), and of a no-op rerun of a finished folder.
 
-    python benchmarks/dag.py [--runs 1000] [--built DIR [--config KEY=VALUE ...]]
+    python benchmarks/dag.py [--runs 1000] [--built DIR [--config KEY=VALUE ...]] [--record [DIR]]
 
 --built DIR: a folder where `snakemake report` already finished for the default config
 (for example the one benchmarks/quick_report.py leaves), with the same code and the same
@@ -10,7 +10,8 @@ there must find nothing to do. Snakemake's own start-up and a one-rule workflow'
 are timed in the same rounds: the floor under any workflow on this machine. Medians of
 --rounds; each measurement is a whole `snakemake` process, so Python and Snakemake
 start-up are included, as a user would see them. With --built, one more no-op rerun under
-cProfile prints where its time goes, by package.
+cProfile prints where its time goes, by package. --record writes the medians as a record
+(benchmarks/records.py) and renders BENCHMARKS.md again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 import yaml
+from records import add_record_option, current_commit, figure, write_record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,7 +58,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--built", type=Path, help="a finished folder of the default config")
     ap.add_argument("--config", nargs="*", default=[], help="as it was built with")
+    add_record_option(ap)
     args = ap.parse_args(argv)
+    commit, figures = current_commit(), []  # the code measured is the code at the start
     snakemake = [sys.executable, "-m", "snakemake"]
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,6 +74,9 @@ def main(argv=None):
         jobs = next(line for line in out.splitlines() if line.startswith("total"))
         print(f"dry run, {args.runs}-run grid: {statistics.median(walls):.1f} s "
               f"(median of {args.rounds}; {jobs.split()[-1]} jobs)")
+        grid = f"dry run, {args.runs:,}-run grid"
+        figures += [figure("wall", round(statistics.median(walls), 2), "s", grid),
+                    figure("jobs", int(jobs.split()[-1]), "", grid)]
 
     if args.built:
         # Beside it, in the same rounds, Snakemake's own floor on this machine: its start-up
@@ -95,9 +102,19 @@ def main(argv=None):
               f"Snakemake alone on this machine: `snakemake --version` {med['version']:.1f} s, "
               f"no-op of a one-rule workflow {med['one_rule']:.1f} s; cnnlab's share "
               f"{med['cnnlab'] - med['one_rule']:.1f} s")
+        scale = next((c.split("=", 1)[1] for c in args.config if c.startswith("scale=")),
+                     "quick")
+        noop = f"no-op rerun, finished {scale} folder"
+        figures += [figure("wall", round(med["cnnlab"], 2), "s", noop),
+                    figure("Snakemake alone (one-rule no-op)", round(med["one_rule"], 2), "s",
+                           noop),
+                    figure("snakemake --version", round(med["version"], 2), "s", noop)]
 
         where_the_time_goes([*snakemake, "-s", str(REPO / "Snakefile"), "--cores", "2", "report",
                              *(["--config", *args.config] if args.config else [])], args.built)
+    if args.record:
+        write_record("workflow_start", figures, args.record, commit=commit,
+                     note=f"medians of {args.rounds} rounds, each a whole snakemake process")
 
 
 def where_the_time_goes(cmd: list[str], cwd) -> None:

@@ -7,7 +7,7 @@
 #
 # 1. --wheels DIR: installs the wheels there (pip --no-index --target, nothing fetched) for
 #    a machine that has PyTorch but not Snakemake and friends; `pip download` them on a
-#    machine with the registry (see BENCHMARKS.md, "The full-scale report on a GPU").
+#    machine with the registry (see docs/benchmarks.md).
 # 2. --parts DIR: files NAME.tar.part-* are joined and unpacked into the mirror folder
 #    (--mirror, default WORK/mirror). CIFAR-10's 176 MB exceed what one device call
 #    carries (64 MiB), so they travel as pieces over successive calls, which the machine

@@ -6,6 +6,7 @@ config.yaml through the same code the workflow uses, the training from the same 
 
     python benchmarks/gpu.py --mirror DIR [--study task1] [--seed 0] [--out gpu.json]
         [--runs cifar10/resnet_reg,mnist/cnn,...]   # order (and subset) of the runs
+        [--record [DIR]]   # its records, for BENCHMARKS.md (on a lent machine: --record $OUT)
 
 Results are rewritten to --out after every item, so a run stopped by a time limit keeps
 what it finished. On a CPU it works too (use --scale smoke/--max-epochs to try it).
@@ -17,6 +18,7 @@ import argparse
 import copy
 import io
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from common import config_runs, prepared
+from records import add_record_option, figure, write_record
 
 from cnnlab.training.loop import run_training  # noqa: E402
 
@@ -82,6 +85,7 @@ def main(argv=None):
     ap.add_argument("--max-epochs", type=int, default=0, help="cap epochs (for trying it)")
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--out", type=Path, default=Path("gpu.json"))
+    add_record_option(ap)
     args = ap.parse_args(argv)
 
     runs = {(s["dataset"], s["variant"]): s for s in config_runs(args.scale).values()
@@ -128,6 +132,33 @@ def main(argv=None):
             report["throughput"] = throughput(runs[tkey], data[tkey[0]], args.threads,
                                               args.throughput_images)
             save()
+    if args.record:
+        write_records(report, args)
+
+
+def write_records(report: dict, args) -> None:
+    """The raw results as BENCHMARKS.md's records: the training speed by precision (when
+    measured) and each run's accuracy, gap and training time."""
+    machine = f"{report['device']} ({os.cpu_count()} CPU cores)"
+    settings = f"seed {report['seed']}, {report['study']} at {report['scale']} scale"
+    if report["throughput"]:
+        fp32 = report["throughput"]["fp32"]["images_per_s"]
+        write_record("gpu", [item for mode, row in report["throughput"].items() for item in (
+            figure("training speed", row["images_per_s"], "images/s", mode),
+            figure("vs fp32", round(row["images_per_s"] / fp32, 2), "x", mode),
+            figure("first epoch", row["first_epoch_s"], "s", mode))],
+            args.record, machine=machine, table="Training speed by precision",
+            note=f"{args.throughput_run}, second of two epochs of "
+                 f"{args.throughput_images:,} images; torch {report['torch']}")
+    write_record("gpu", [item for key, row in report["runs"].items() for item in (
+        figure("parameters", row["parameters"], "", key),
+        figure("test accuracy", round(100 * row["test_acc"], 2), "%", key),
+        figure("train accuracy", round(100 * row["train_acc"], 2), "%", key),
+        figure("gap", round(100 * row["gap"], 2), "points", key),
+        figure("training", round(row["train_seconds"], 1), "s", key))],
+        args.record, machine=machine, table=f"{report['study'].replace('task', 'Task ')} at "
+                                            f"{report['scale']} scale",
+        note=f"{settings}; torch {report['torch']}")
 
 
 if __name__ == "__main__":

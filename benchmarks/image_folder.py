@@ -3,8 +3,10 @@ training images from the offline mirror, or random pixels without one) listed (n
 sizes, checksums) and decoded into the prepared arrays, with 1 and 2 worker processes.
 
     python benchmarks/image_folder.py [--mirror ../shared/datasets] [--images 50000]
+                                      [--record [DIR]]
 
-Prints images/s of each step (median of --rounds) and the ratio of 2 workers to 1.
+Prints images/s of each step (median of --rounds) and the ratio of 2 workers to 1; --record
+writes them as a record (benchmarks/records.py) and renders BENCHMARKS.md again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from cnnlab.data.image_folder import list_folder, read_folder
+from records import add_record_option, figure, write_record
 
 
 def export(images: np.ndarray, labels: np.ndarray, root: Path) -> None:
@@ -34,6 +37,7 @@ def main(argv=None):
     ap.add_argument("--mirror", type=Path)
     ap.add_argument("--images", type=int, default=50_000)
     ap.add_argument("--rounds", type=int, default=3)
+    add_record_option(ap)
     args = ap.parse_args(argv)
     if args.mirror:
         from cnnlab.data.sources import read_cifar10_mirror
@@ -71,6 +75,16 @@ def main(argv=None):
               f"{one / two:.2f}x one worker")
         print(f"whole preparation (listing + 2 workers): {n / (lst + two):,.0f} images/s "
               f"(median of {args.rounds})")
+    if args.record:
+        steps = [("listing with checksums (names, sizes, sha256)", lst),
+                 ("decoding, 1 worker", one), ("decoding, 2 workers", two),
+                 ("whole preparation (listing + 2 workers)", lst + two)]
+        figures = [item for step, seconds in steps for item in (
+            figure("speed", round(n / seconds), "images/s", step),
+            figure("time", round(seconds, 2), "s", step))]
+        figures.append(figure("vs 1 worker", round(one / two, 2), "x", "decoding, 2 workers"))
+        write_record("data_preparation", figures, args.record,
+                     note=f"{n:,} {what} as PNGs; median of {args.rounds}")
 
 
 if __name__ == "__main__":

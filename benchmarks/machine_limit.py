@@ -6,6 +6,7 @@ with AMX), the latter also against the bf16 matmul rate. Rounds alternate the ma
 the training measurements; medians.
 
     python benchmarks/machine_limit.py [--mirror ../shared/datasets] [--threads 2]
+                                       [--record [DIR]]   # its record, for BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from common import DEFAULT_MIRROR, config_runs, prepared
+from records import add_record_option, figure, write_record
 from throughput import CASES, case_spec, cnnlab_images_per_s
 
 from cnnlab.models.registry import build_model  # noqa: E402
@@ -56,6 +58,7 @@ def main(argv=None):
     ap.add_argument("--images", type=int, default=3840)
     ap.add_argument("--cases", default="mnist/resnet,cifar10/resnet,cifar10/mlp",
                     help="dataset/variant,... of Task 1 (cifar10/cnn: MNIST's CNN on CIFAR)")
+    add_record_option(ap)
     args = ap.parse_args(argv)
     configure_threads(args.threads)
     runs = config_runs("quick")
@@ -94,6 +97,22 @@ def main(argv=None):
               f"| {m['fp32'] / 1e9:.0f} | {m['fp32'] / m['peak32']:.0%} "
               f"| {m['peak16'] / 1e9:.0f} | {m['bf16'] / 1e9:.0f} "
               f"| {m['bf16'] / m['peak32']:.0%} | {m['bf16'] / m['peak16']:.0%} |")
+    if args.record:
+        write_record("machine_limit", [item for ds, model, per_image, m in rows for item in (
+            figure("training FLOPs per image (fwd+bwd)", round(per_image / 1e6, 1), "MFLOP",
+                   f"{ds} {model}"),
+            figure("matmul fp32", round(m["peak32"] / 1e9), "GFLOP/s", f"{ds} {model}"),
+            figure("training fp32", round(m["fp32"] / 1e9), "GFLOP/s", f"{ds} {model}"),
+            figure("fp32 training / fp32 matmul", round(100 * m["fp32"] / m["peak32"]), "%",
+                   f"{ds} {model}"),
+            figure("matmul bf16", round(m["peak16"] / 1e9), "GFLOP/s", f"{ds} {model}"),
+            figure("training bf16", round(m["bf16"] / 1e9), "GFLOP/s", f"{ds} {model}"),
+            figure("bf16 training / fp32 matmul", round(100 * m["bf16"] / m["peak32"]), "%",
+                   f"{ds} {model}"),
+            figure("bf16 training / bf16 matmul", round(100 * m["bf16"] / m["peak16"]), "%",
+                   f"{ds} {model}"))],
+            args.record, note=f"{args.threads} threads; median of {args.rounds} rounds; "
+                              f"{'real' if mirror else 'synthetic'} data")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 accuracies it reached, per study, dataset and variant (mean over seeds).
 
     python benchmarks/quick_report.py [--mirror ../shared/datasets] [--dir DIR] [--cores 2]
-                                      [--precision fp32]
+                                      [--precision fp32] [--record [DIR]]
 
 The path an AVX2-only CPU takes, on a faster one: cap PyTorch's kernels and train in fp32,
 as `precision: auto` does there:
@@ -12,7 +12,8 @@ as `precision: auto` does there:
     ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
         python benchmarks/quick_report.py --precision fp32
 
-The folder is kept (default: a new one under /tmp) so that it can be inspected and its
+--record writes the figures and accuracies as a record (benchmarks/records.py) and renders
+BENCHMARKS.md again. The folder is kept (default: a new one under /tmp) so that it can be inspected and its
 no-op rerun timed with
 `benchmarks/dag.py --built DIR --config scale=quick data_mirror=MIRROR`.
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -36,15 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from cnnlab.training.device import cpu_bf16_units  # noqa: E402
-
-
-def cpu_name() -> str:
-    """The CPU's model name, family and model (what a speed figure holds for)."""
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    fields = dict(line.split(":", 1) for line in info.splitlines()[:30] if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    return (f"{fields.get('model name', platform.processor() or 'unknown')} (family "
-            f"{fields.get('cpu family', '?')}, model {fields.get('model', '?')})")
+from records import (add_record_option, cpu_description, current_commit, figure,  # noqa: E402
+                     write_record)
 
 
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$")
@@ -75,7 +68,9 @@ def main(argv=None):
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                     help="training.precision for every run (default: the config's auto)")
+    add_record_option(ap)
     args = ap.parse_args(argv)
+    commit = current_commit()  # the code measured is the code at the start
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="cnnlab-quick-"))
     if (workdir / "results").exists():
         raise SystemExit(f"{workdir}/results exists: the measurement needs a fresh folder")
@@ -86,7 +81,7 @@ def main(argv=None):
     if args.precision != "auto":
         cmd.append(f"training={{precision: {args.precision}}}")
     print(f"in {workdir}: {' '.join(cmd[1:])}", flush=True)
-    print(f"CPU: {cpu_name()}; bf16 units: {cpu_bf16_units() or 'none (fp32 under auto)'}; "
+    print(f"CPU: {cpu_description()}; bf16 units: {cpu_bf16_units() or 'none (fp32 under auto)'}; "
           + "; ".join(f"{v}={os.environ.get(v, 'unset')}" for v in
                       ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")),
           flush=True)
@@ -123,6 +118,16 @@ def main(argv=None):
     for r in table.itertuples():
         print(f"| {r.study} | {r.dataset} | {r.variant} | {100 * r.test_acc:.2f}% | {r.seeds} "
               f"| {r.train_s:.0f} | {r.precision} |")
+    if args.record:
+        write_record("quick_report", [
+            figure("wall time", round(wall / 60, 1), "min"),
+            figure("runs", len(summary), ""), figure("runs trained", len(trained), ""),
+            figure("training loops", round(trained["train_seconds"].sum() / 60, 1), "job-min"),
+            figure("in training loops", round(100 * in_loop), "%")], args.record,
+            accuracy=[figure(f"{r.study}/{r.dataset}/{r.variant}", round(100 * r.test_acc, 2),
+                             "%") for r in table.itertuples()],
+            note=f"{args.cores} cores; trained in {', '.join(sorted(set(summary['precision'])))}"
+                 f"; {int(table['seeds'].max())} seeds", commit=commit)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ first pays for allocator and oneDNN warm-up); rounds alternate the two loops, an
 median of the rounds is printed.
 
     python benchmarks/throughput.py [--mirror ../shared/datasets] [--threads 2] [--rounds 3]
+                                    [--record [DIR]]   # its record, for BENCHMARKS.md
 
 CIFAR-10: torchvision's CIFAR10 class reads only the pickled Python version, which cnnlab
 never unpickles; ``TorchvisionStyleCIFAR`` below does what its ``__getitem__`` does
@@ -35,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import datasets, transforms
 
 from common import DEFAULT_MIRROR, config_runs, prepared, short_trainer
+from records import add_record_option, figure, write_record
 
 from cnnlab.plan.config import run_dir  # noqa: E402
 from cnnlab.models.registry import build_model  # noqa: E402
@@ -122,6 +124,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--images", type=int, default=3840, help="per epoch, CNNs")
     ap.add_argument("--mlp-images", type=int, default=12800, help="per epoch, MLPs")
+    add_record_option(ap)
     args = ap.parse_args(argv)
     configure_threads(args.threads)
 
@@ -162,6 +165,20 @@ def main(argv=None):
         best = max(b0, b2)
         print(f"| {ds} | {model} | {b0:,.0f} | {b2:,.0f} | {fp32:,.0f} | {ours:,.0f} "
               f"| {fp32 / best:.2f}x | {ours / best:.2f}x |")
+    if args.record:
+        write_record("training_loop", [
+            item for ds, model, b0, b2, fp32, ours in rows for item in (
+                figure("textbook, 0 workers", round(b0), "images/s", f"{ds} {model}"),
+                figure("textbook, 2 workers", round(b2), "images/s", f"{ds} {model}"),
+                figure("cnnlab fp32", round(fp32), "images/s", f"{ds} {model}"),
+                figure("cnnlab default", round(ours), "images/s", f"{ds} {model}"),
+                figure("fp32 / best textbook", round(fp32 / max(b0, b2), 2), "x", f"{ds} {model}"),
+                figure("default / best textbook", round(ours / max(b0, b2), 2), "x",
+                       f"{ds} {model}"))],
+            args.record,
+            note=f"{args.threads} threads; {args.images:,} images per epoch for CNNs, "
+                 f"{args.mlp_images:,} for MLPs; cnnlab's default here: {precision_here()}; "
+                 f"{'real' if mirror else 'synthetic'} data; median of {args.rounds} rounds")
 
 
 def precision_here() -> str:

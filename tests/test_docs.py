@@ -51,6 +51,10 @@ RUN_BY = {
         "tests/test_workflow.py::"
         "test_compare_with_a_snapshot_names_the_changes_and_leaves_the_rest_at_zero",
         "`cnnlab compare snapshots/before` after a rebuild"),
+    "python benchmarks/render.py": (
+        "tests/test_benchmarks_page.py::test_render_check_passes_on_the_committed_page",
+        "`python benchmarks/render.py --check`: what the command would write equals "
+        "BENCHMARKS.md"),
     "snakemake --cores 1 results/figures/": (
         "tests/test_workflow.py::test_one_figure_rebuilds_alone",
         "one figure (task1_comparison.png) deleted and rebuilt by its path, at smoke scale"),

@@ -7,7 +7,7 @@
 # train_job_per or jobs_per_gpu (read from the config by the script) retrains nothing. The
 # job's runs and seeds come from its output folders.
 # One thread per job: on CPUs several 1-thread jobs side by side do more work than fewer
-# jobs with more threads (benchmarks/threads.py, BENCHMARKS.md). Change with
+# jobs with more threads (benchmarks/threads.py; git show bd084b1:BENCHMARKS.md). Change with
 # `--set-threads train=N`. A job stopped by SIGTERM saves results/resume/<run>.pt and the
 # next attempt (--retries, a rerun) resumes from it. The job also writes the confusion
 # matrix and per-class accuracy from its last test evaluation: no second process has to

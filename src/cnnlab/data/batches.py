@@ -47,7 +47,7 @@ class Batches:
             if self.augment == "flip_crop":
                 x = flip_crop(x, self.generator)
             # channels_last: the layout CPU (oneDNN) and GPU convolution kernels run
-            # fastest on (measured in BENCHMARKS.md).
+            # fastest on.
             yield x.contiguous(memory_format=torch.channels_last), self.labels[idx]
 
     def __iter__(self):

@@ -3,7 +3,7 @@ without importing it (so without importing PyTorch).
 
 The workflow checks config.yaml against these before any job starts; reading them this
 way keeps that check, and so every Snakemake start including a no-op rerun, free of
-PyTorch's import (most of a no-op rerun's time; see BENCHMARKS.md).
+PyTorch's import (most of a no-op rerun's time then: `git show bd084b1:BENCHMARKS.md`, section 4).
 ``tests/test_models.py`` checks that they equal the imported builders' signatures.
 """
 

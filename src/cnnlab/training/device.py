@@ -24,7 +24,7 @@ def cpu_bf16_units() -> str | None:
     """The CPU feature that makes bf16 matrix products native here: ``"amx"`` (Intel AMX
     tiles), ``"avx512_bf16"`` (e.g. AMD Zen 4, Intel Cooper Lake) or None (AVX2 and older,
     where oneDNN emulates bf16 and autocast only adds casts). Speed-ups measured on each
-    kind of CPU are in BENCHMARKS.md."""
+    kind of CPU: `git show bd084b1:BENCHMARKS.md`, section 7."""
     probes = (("amx", "_is_amx_tile_supported"), ("avx512_bf16", "_is_avx512_bf16_supported"))
     for name, probe in probes:
         check = getattr(torch.cpu, probe, None)  # private: absent on some builds

@@ -12,7 +12,7 @@ import torch
 
 def make_optimizer(model, t: dict) -> torch.optim.Optimizer:
     """Fused implementations: one pass over each parameter instead of several, which
-    matters for wide fully connected models (measured in BENCHMARKS.md)."""
+    matters for wide fully connected models (measured: `git show bd084b1:BENCHMARKS.md`, "Where the time went")."""
     fused = next(model.parameters()).device.type in ("cpu", "cuda")
     if t["optimizer"] == "sgd":
         return torch.optim.SGD(model.parameters(), lr=t["lr"], momentum=t["momentum"],
