@@ -322,6 +322,27 @@ def test_bad_model_argument_value_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_a_model_that_returns_a_tuple_in_training_mode_fails_before_any_job(tmp_path):
+    """The check builds each model as it will train: a tuple of logits in training mode
+    (a tensor in eval mode) is named with variant, model and file, and no job starts."""
+    model_file = tmp_path / "aux_models.py"
+    model_file.write_text(
+        "from torch import nn\n\nimport cnnlab\n\n\nclass Aux(nn.Linear):\n"
+        "    def forward(self, x):\n        y = super().forward(x.flatten(1))\n"
+        "        return (y, y) if self.training else y\n\n\n@cnnlab.register_model\n"
+        "def aux_mlp(in_shape, num_classes):\n"
+        "    return Aux(in_shape[0] * in_shape[1] * in_shape[2], num_classes)\n")
+    study = tmp_path / "study.yaml"
+    study.write_text(yaml.safe_dump({"models_from": [str(model_file)], "studies": {"mine": {
+        "title": "Mine", "datasets": {"mnist": {"variants": [
+            {"name": "aux", "model": "aux_mlp"}]}}}}}))
+    out = snakemake(tmp_path, "report", "--configfile", str(study), check=False)
+    assert (f"studies.mine.datasets.mnist, variant 'aux' (model aux_mlp), built by "
+            f"{model_file}, cannot be trained on mnist: in training mode it returns a tuple "
+            f"of 2, not a tensor") in out
+    assert not (tmp_path / "results").exists()
+
+
 def test_sweep_trains_each_point_and_a_new_point_alone(tmp_path):
     config = builtin_config()
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]

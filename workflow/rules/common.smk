@@ -40,7 +40,8 @@ try:
     cnnlab_config.check_runs(RUNS, config["scale"])
 except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
-# Every model is built (shapes only) before any job starts; a bad argument value is
+# Every model is checked as it will train (one step on the meta device) before any job
+# starts; a bad argument value, a model that cannot take the images or returns no logits is
 # reported here, for all variants at once. Cached, so a rerun with no new model is instant.
 try:
     MODEL_FLOPS = model_check.checked_model_flops(

@@ -86,7 +86,7 @@ def check_model_args(name: str, args: dict, user: dict[str, tuple[str, ...]] | N
                      ) -> None:
     """Raise ``ValueError`` naming an unknown model or argument. ``user``: the arguments of
     the models of the config's ``models_from`` files. A ``torchvision.<name>`` model's
-    arguments are checked when it is built (on the meta device, before any job)."""
+    arguments are checked when it is built (by ``build_check``, before any job)."""
     if name.startswith("torchvision."):
         return
     models = {**registered_model_arguments(), **(user or {})}

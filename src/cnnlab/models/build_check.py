@@ -1,48 +1,74 @@
-"""Build every model the config declares before any job starts, on PyTorch's ``meta``
-device (shapes only, no memory, no arithmetic), and count what one image costs.
+"""Check every model the config declares before any job starts, as it will train: built,
+in training mode, one batch of two images of the dataset's shape through it, its output a
+floating tensor of shape (batch, classes), one backward pass (``training_step``); and count
+what one image costs.
+
+On PyTorch's ``meta`` device (shapes only, no memory, no arithmetic): a ResNet on 224x224
+images is checked in a fraction of a second. A model that reads its tensors' values (an
+``.item()``, a branch on data) cannot run there; it takes the same step on a real batch of
+two on the CPU instead.
 
 A model argument of the right name but a wrong value (``hidden: "abc"``, a kernel too
-large for the image) passes the schema and the name check; without this it would fail
-inside a training job, after data preparation and possibly hours of other runs. The same
-forward pass counts each model's floating-point operations, from which the workflow
-estimates each run's cost and starts the most expensive runs first.
+large for the image), a model that cannot take the dataset's channels, one that returns a
+tuple in training mode (torchvision's ``googlenet``) or logits wider than the classes pass
+the schema and the name check; without this they would fail inside a training job, after
+data preparation and possibly hours of other runs, or not at all. The same forward pass
+counts each model's floating-point operations, from which the workflow estimates each
+run's cost and starts the most expensive runs first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from importlib import metadata
 from pathlib import Path
 
 from cnnlab.code_digest import library_digest
 from cnnlab.data.catalog import DATASETS
 from cnnlab.files import read_json_cache, write_json_cache
-from cnnlab.models.user_models import ModelSourceError
+from cnnlab.models.user_models import TORCHVISION, ModelSourceError
+
+# The library code the check runs (its own steps, the built-in models, the probes), and the
+# packages whose code builds a ``torchvision.<name>`` model: a change to either re-checks.
+CHECK_CODE = ("cnnlab.models.build_check", "cnnlab.models.registry", "cnnlab.models.probes",
+              "cnnlab.models.training_step")
+MODEL_PACKAGES = ("torch", "torchvision")
 
 
 def model_key(spec: dict) -> str:
-    """What a model's shape depends on: dataset, model name and arguments, and the code of
-    a model from the user's own file."""
-    return json.dumps([spec["dataset"], spec["model"], spec["model_args"],
-                       spec.get("model_source")], sort_keys=True)
+    """What the check of a model depends on: the dataset (its name, which the problems
+    name, its image shape and number of classes: an image folder's ``channels`` or
+    ``image_size`` changes it), the model's name and arguments, and the code of a model
+    from the user's own file."""
+    info = DATASETS[spec["dataset"]]
+    return json.dumps([spec["dataset"], list(info.shape), len(info.classes), spec["model"],
+                       spec["model_args"], spec.get("model_source")], sort_keys=True)
 
 
 def _build(spec: dict, args: dict):
-    """The model of ``spec`` with ``args`` on the meta device and the FLOPs of one image's
-    forward pass; raises whatever building or running raises."""
+    """The model of ``spec`` with ``args`` after one training step (``training_step``) on
+    the meta device, or on the CPU where the meta device cannot run it, and the FLOPs of one
+    image's forward pass; raises whatever building or the step raises."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     from cnnlab.models.registry import build_for_spec
+    from cnnlab.models.training_step import training_step
 
     info = DATASETS[spec["dataset"]]
-    with torch.device("meta"):
-        net = build_for_spec({**spec, "model_args": args}, info.shape, len(info.classes))
-        x = torch.empty(1, *info.shape)
-    net.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        net(x)
-    return net, int(counter.get_total_flops())
+    spec = {**spec, "model_args": args}
+    try:
+        with torch.device("meta"):
+            net = build_for_spec(spec, info.shape, len(info.classes))
+        return net, training_step(net, info.shape, len(info.classes), "meta")
+    except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
+        # Meta tensors have no values: ".item() cannot be called on meta tensors", "Cannot
+        # copy out of meta tensor". Anything else fails on the CPU alike.
+        if "meta" not in str(e).lower():
+            raise
+    with torch.random.fork_rng(devices=[]):  # the check leaves the caller's seed alone
+        net = build_for_spec(spec, info.shape, len(info.classes))
+        return net, training_step(net, info.shape, len(info.classes), "cpu")
 
 
 def _build_and_count(spec: dict, args: dict) -> int:
@@ -82,6 +108,8 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
     the probe figures each study asks for (``{study: [kind, ...]}``); a model the probes
     cannot look inside is a problem naming the variant and the probes."""
     from cnnlab.models.probes import probe_problem
+    from cnnlab.models.registry import torchvision_problem
+    from cnnlab.models.training_step import TrainingStepError
 
     probes = probes or {}
     flops, problems, seen = {}, [], set()
@@ -91,6 +119,9 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
         if (key, bool(probed)) in seen or (key, True) in seen:
             continue
         seen.add((key, bool(probed)))
+        if spec["model"].startswith(TORCHVISION) and (why := torchvision_problem(spec["model"])):
+            problems.append(f"{_describe(spec)}: {why}")
+            continue
         try:
             net, flops[key] = _build(spec, spec["model_args"])
             if probed and (why := probe_problem(net)):
@@ -99,9 +130,18 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
                                 f"that study or the probes out of its `probes:`")
         except ModelSourceError as e:  # the user's file itself: its own message
             problems.append(f"{_describe(spec)}: {e}")
+        except TrainingStepError as e:  # the model itself, whatever its arguments
+            problems.append(f"{_describe(spec)}{_built_by(spec)} cannot be trained on "
+                            f"{spec['dataset']}: {e}")
         except Exception as e:  # noqa: BLE001
             problems.append(_build_problem(spec, e))
     return flops, problems
+
+
+def _built_by(spec: dict) -> str:
+    """Where a user's model comes from, for a message: its file."""
+    source = spec.get("model_source")
+    return f", built by {source['file']}," if source else ""
 
 
 def _build_problem(spec: dict, error: Exception) -> str:
@@ -155,11 +195,14 @@ def _raises_anyway(spec: dict) -> str | None:
 def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
                         probes: dict[str, list[str]] | None = None) -> dict[str, int]:
     """``check_models`` with its answer kept in ``cache_dir``, keyed by the models declared
-    and the meaning of the model code (``library_digest``): a rerun with nothing new neither imports PyTorch
-    nor builds anything. Raises ``ValueError`` listing every problem at once."""
+    (``model_key``: with their datasets' shapes and classes), the probes asked for, the
+    meaning of the check's and the models' code (``library_digest``) and the versions of
+    PyTorch and torchvision: a rerun with nothing new neither imports PyTorch nor builds
+    anything. Raises ``ValueError`` listing every problem at once."""
     keys = sorted({model_key(s) for s in runs.values()})
-    digest = hashlib.sha256(json.dumps([keys, probes or {}], sort_keys=True).encode())
-    digest.update(library_digest("cnnlab.models.registry", "cnnlab.models.probes").encode())
+    versions = {name: _version(name) for name in MODEL_PACKAGES}
+    digest = hashlib.sha256(json.dumps([keys, probes or {}, versions], sort_keys=True).encode())
+    digest.update(library_digest(*CHECK_CODE).encode())
     cached = Path(cache_dir) / f"models-{digest.hexdigest()[:16]}.json"
     # An unreadable cache (truncated by a kill mid-write of an older version) is rebuilt.
     known = read_json_cache(cached)
@@ -170,6 +213,14 @@ def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
         raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
     write_json_cache(cached, flops)
     return flops
+
+
+def _version(package: str) -> str | None:
+    """``package``'s installed version, read without importing it."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def run_costs(runs: dict[str, dict], flops: dict[str, int]) -> dict[str, float]:

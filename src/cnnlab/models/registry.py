@@ -43,6 +43,8 @@ def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
     if name.startswith(TORCHVISION):
         import torchvision
 
+        if problem := torchvision_problem(name):
+            raise ValueError(problem)
         return torchvision.models.get_model(name.removeprefix(TORCHVISION), weights=None,
                                             num_classes=num_classes, **kwargs)
     if name not in MODELS:
@@ -52,6 +54,32 @@ def build_model(name: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
         raise ValueError(f"model {name!r} has no argument {unknown[0]!r}; "
                          f"allowed: {sorted(allowed)}")
     return MODELS[name](in_shape=tuple(in_shape), num_classes=num_classes, **kwargs)
+
+
+# torchvision.models' packages of models that are not image classifiers cnnlab can train:
+# what each package's models are, in words.
+NOT_CLASSIFIERS = {"detection": "an object detection model",
+                   "segmentation": "a semantic segmentation model",
+                   "video": "a video model", "optical_flow": "an optical flow model",
+                   "quantization": "a quantized (inference-only) model"}
+
+
+def torchvision_problem(name: str) -> str | None:
+    """Why ``torchvision.<name>`` is not a model cnnlab can train (it is a detection,
+    segmentation, video, optical flow or quantized model, or no torchvision model at all);
+    None for one of torchvision's image classifiers. Asked before building anything."""
+    import torchvision.models
+
+    bare = name.removeprefix(TORCHVISION)
+    if bare in torchvision.models.list_models(module=torchvision.models):
+        return None
+    for package, what in NOT_CLASSIFIERS.items():
+        if bare in torchvision.models.list_models(module=getattr(torchvision.models, package)):
+            return (f"{name} is {what} of torchvision.models.{package}, not an image "
+                    f"classifier; cnnlab trains image classifiers (`cnnlab models "
+                    f"--torchvision` lists torchvision's)")
+    return (f"{name} is not a model of torchvision.models (`cnnlab models --torchvision` "
+            f"lists its image classifiers)")
 
 
 def build_for_spec(spec: dict, in_shape, num_classes: int) -> nn.Module:

@@ -1,0 +1,80 @@
+"""One training step of a model, as a run will take it, on a batch of no data: training
+mode, the forward pass counted in FLOPs, its output checked to be what the training loop
+and the evaluation need, cross-entropy and one backward pass.
+
+Why training mode: some models answer differently there (torchvision's ``googlenet`` and
+``inception_v3`` return their auxiliary logits beside the logits), and batch norm needs
+more than one image per channel. Why the output's shape: cross-entropy takes logits wider
+than the number of classes without a word, and the confusion matrix then puts predictions
+into cells that do not exist.
+"""
+
+from __future__ import annotations
+
+BATCH = 2  # batch norm in training mode refuses a batch of one
+
+
+class TrainingStepError(ValueError):
+    """The model cannot be trained as it is: what it returns is not a tensor of logits of
+    shape (batch, classes), or its backward pass fails. The model is to blame, not one of
+    its arguments."""
+
+
+def _returned(out) -> str:
+    """What a model returned, in words: its type and, for a tuple or dict, its parts."""
+    kind = type(out).__name__
+    if isinstance(out, tuple) and hasattr(out, "_fields"):
+        return f"a named tuple {kind}({', '.join(out._fields)})"
+    if isinstance(out, (tuple, list)):
+        return f"a {kind} of {len(out)}"
+    if isinstance(out, dict):
+        return f"a dict with keys {sorted(map(str, out))}"
+    return f"a {kind}"
+
+
+def output_problem(out, batch: int, classes: int) -> str | None:
+    """Why ``out`` (a model's answer to ``batch`` images) is not logits over ``classes``
+    classes as training takes them; None where it is."""
+    import torch
+
+    if not isinstance(out, torch.Tensor):
+        return (f"in training mode it returns {_returned(out)}, not a tensor; cnnlab needs "
+                f"one tensor of logits, shape (batch, classes)")
+    if tuple(out.shape) != (batch, classes):
+        return (f"in training mode its output has shape {tuple(out.shape)} for {batch} "
+                f"images; cnnlab needs (batch, classes) = ({batch}, {classes})")
+    if not out.dtype.is_floating_point:
+        return (f"its output is of dtype {out.dtype}; cnnlab needs floating-point logits")
+    return None
+
+
+def _aux_logits_hint(net) -> str:
+    """For torchvision's googlenet and inception_v3 (with their auxiliary classifiers on):
+    the argument that makes them return the logits alone in training mode."""
+    if type(net).__module__.startswith("torchvision.") and getattr(net, "aux_logits", False):
+        return ("; torchvision's aux_logits=False leaves its auxiliary logits out: give "
+                "the variant `args: {aux_logits: false}`")
+    return ""
+
+
+def training_step(net, in_shape, classes: int, device) -> int:
+    """Run one training step of ``net`` (built on ``device``) on ``BATCH`` images of
+    ``in_shape``; return the forward FLOPs of one image. Raises ``TrainingStepError`` for
+    a wrong output or a failing backward pass, and whatever the forward pass raises."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net.train()
+    x = torch.rand(BATCH, *in_shape, device=device)
+    labels = torch.zeros(BATCH, dtype=torch.long, device=device)
+    with FlopCounterMode(display=False) as counter:
+        out = net(x)
+    if problem := output_problem(out, BATCH, classes):
+        raise TrainingStepError(problem + _aux_logits_hint(net))
+    try:
+        # As the training loop computes its loss (loop.Trainer): logits as float32.
+        F.cross_entropy(out.float(), labels).backward()
+    except Exception as e:  # noqa: BLE001 - any failure is the message
+        raise TrainingStepError(f"its backward pass raises {type(e).__name__}: {e}") from e
+    return int(counter.get_total_flops()) // BATCH
