@@ -13,12 +13,15 @@ from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
+from cnnlab.models.memory_sizes import checked_model_memory
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.provenance import lock_notice, lock_status
 from cnnlab.plan.collisions import check_collisions
 from cnnlab.plan.custom_layers import needs_layer_verification
 from cnnlab.plan.defaults import apply_defaults
 from cnnlab.plan.figures import figure_names, figure_run_dirs
+from cnnlab.plan.machine_memory import available_memory, smallest_gpu_memory
+from cnnlab.plan.memory import check_memory
 from cnnlab.plan.shared_runs import shared_runs
 from cnnlab.report.figure_kinds import KINDS as FIGURE_KINDS, PROBES, kinds_from
 
@@ -55,6 +58,24 @@ try:
     )
 except ValueError as e:
     raise WorkflowError(f"config error: {e}") from None
+# The memory each training job will need, estimated before any job (cnnlab.plan.memory): a
+# run that would not fit this machine, or its GPU, stops here with the setting that would
+# make it fit. Only where jobs run on this machine (a cluster's profile asks for each job's
+# memory; its jobs' own starts check nothing), and only for runs not trained yet (a report
+# of runs trained elsewhere needs none of it). Counted for all runs: one cache.
+if workflow.local_exec and not workflow.remote_exec:
+    MODEL_MEMORY = checked_model_memory(RUNS, Path(".snakemake/cnnlab"))
+    try:
+        check_memory(
+            {r: s for r, s in RUNS.items() if not os.path.exists(f"{r}/metrics.json")},
+            MODEL_MEMORY,
+            {"memory": available_memory(), "gpu": smallest_gpu_memory()},
+            config["scale"],
+            folders=FOLDERS,
+            jobs_per_gpu=config["jobs_per_gpu"],
+        )
+    except cnnlab_config.ConfigError as e:
+        raise WorkflowError(f"config error: {e}") from None
 RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
 FIGURES = figure_names(STUDY_CONFIG)
 SCALE = cnnlab_config.scale_settings(config)

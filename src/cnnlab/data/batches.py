@@ -69,9 +69,32 @@ def flip_crop(x: torch.Tensor, generator: torch.Generator | None = None, pad: in
     return padded[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
 
 
-def channel_stats(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std of uint8 images, as fractions of 255."""
-    x = torch.from_numpy(images).float().div_(255.0)
-    mean = x.mean(dim=(0, 2, 3))
-    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
-    return mean, std
+# Images per chunk of the channel statistics: about 4 M values, 32 MB as float64 however
+# large the subset (a 224-pixel folder of 50,000 images is 7.5 GB as uint8, 30 GB as float32).
+STATS_CHUNK_VALUES = 1 << 22
+
+
+def channel_stats(images) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and (sample) std of uint8 images N x C x H x W, as fractions of 255.
+
+    Computed chunk by chunk: only one chunk is ever float, so the statistics cost
+    ``STATS_CHUNK_VALUES`` values of memory, not 4x the subset. ``images`` may be any array
+    that slices into numpy arrays (a memory map too). Each chunk's sums are exact in
+    float64 (integers below 2**53), summed as Python integers, so the variance
+    ``(n * sum(x^2) - sum(x)^2) / (n (n - 1))`` has no cancellation error."""
+    n, c = len(images), images.shape[1]
+    per_image = int(np.prod(images.shape[1:]))
+    step = max(1, STATS_CHUNK_VALUES // per_image)
+    sums, squares = [0] * c, [0] * c
+    for start in range(0, n, step):
+        chunk = np.asarray(images[start:start + step], dtype=np.float64)
+        chunk_sums = chunk.sum(axis=(0, 2, 3))
+        chunk_squares = np.einsum("nchw,nchw->c", chunk, chunk)
+        for ch in range(c):
+            sums[ch] += int(chunk_sums[ch])
+            squares[ch] += int(chunk_squares[ch])
+    count = n * per_image // c  # values per channel
+    mean = [s / count / 255.0 for s in sums]
+    var = [(count * q - s * s) / (count * max(count - 1, 1)) for s, q in zip(sums, squares)]
+    std = torch.tensor([v ** 0.5 / 255.0 for v in var], dtype=torch.float32).clamp_min(1e-3)
+    return torch.tensor(mean, dtype=torch.float32), std
