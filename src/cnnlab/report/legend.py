@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnnlab.analysis.model_kind import RULE as KIND_RULE
 from cnnlab.analysis.statistics import ALPHA, LEVEL
 
 CONFIDENCE = f"{100 * LEVEL:g}%"
@@ -23,7 +24,7 @@ METHOD = ("Every number and statement below was computed from results/summary.cs
           "largest class's share of the test images (10% on ten balanced classes, more on "
           "imbalanced ones, from each run's per-class counts); where the test classes are "
           "imbalanced, balanced accuracy (the mean of the per-class recalls) stands beside "
-          "accuracy.")
+          "accuracy. " + KIND_RULE)
 DIAGNOSTICS_LEGEND = (
     "Diagnostics: train acc is measured on as many training images as the test set has; "
     "loss spike is the largest rise of the batch loss between two logged steps (a sign of "
