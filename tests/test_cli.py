@@ -37,6 +37,9 @@ def test_models_lists_built_in_and_the_config_s_own_with_their_defaults(tmp_path
     assert "  mlp(hidden=[512, 256], dropout=0.0)" in out.stdout  # registry.mlp's defaults
     assert "  my_net(width=8, deep=False)    [mine.py]" in out.stdout
     assert "torchvision.<name>" in out.stdout
+    # Whether the report will call a model a CNN, and the variant key that says otherwise.
+    words = " ".join(out.stdout.split())  # however the lines were wrapped
+    assert "patch embedding" in words and "(kind: cnn, mlp or other)" in words
 
 
 def test_models_names_a_models_file_that_does_not_exist(tmp_path):

@@ -27,6 +27,7 @@ def variants(spec: dict[str, tuple[str, dict, list[float]]], **columns) -> pd.Da
         frame.loc[here, "model"] = model
         # Convolutional models record receptive fields; a fully connected one none.
         frame.loc[here, "receptive_fields"] = "" if model == "mlp" else "3 5"
+        frame.loc[here, "kind"] = "mlp" if model == "mlp" else "cnn"
         frame.loc[here, "args"] = json.dumps(args, sort_keys=True)
         for column, values in columns.items():
             if name in values:

@@ -21,7 +21,8 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
         for seed, acc in enumerate(values):
             rows.append({"study": "s", "dataset": "mnist", "variant": variant,
                          "label": (labels or {}).get(variant, variant), "model": "mlp",
-                         "args": "{}", "receptive_fields": "",
+                         "args": "{}", "receptive_fields": "", "kind": "mlp",
+                         "kind_from": "rule",
                          "layers": "2 linear (100, 10)",
                          "training": json.dumps({"lr": 0.1, "batch_size": 32, "epochs": 1,
                                                  "grad_clip": None}),
@@ -35,7 +36,7 @@ def summary_frame(accs: dict[str, list[float]], labels=None) -> pd.DataFrame:
                          "grad_ratio_train": 0.5,
                          "epochs": 1, "lr": 0.1, "batch_size": 32, "train_size": 100,
                          "synthetic": True, "device": "cpu", "device_name": "test CPU",
-                         "precision": "fp32",
+                         "precision": "fp32", "deterministic": False,
                          "torch_version": "x",
                          "git_commit": "abc"})
     return pd.DataFrame(rows)
@@ -117,6 +118,11 @@ def test_report_tables_hold_the_numbers_and_escape_html(tmp_path):
     assert (out / "figures" / "s_comparison.png").read_bytes() == b"png"
     assert 'src="figures/s_comparison.png"' in html
     assert "cdcdcdcd" in md and "t10k-labels-idx1-ubyte.gz" in html  # data checksums
+    # The rule that makes a variant a CNN or an MLP is stated, and whether the runs used
+    # deterministic algorithms (what a rerun may reproduce) is printed.
+    assert "as a vision transformer's patch embedding does" in md
+    assert ("- Device: cpu (test CPU), fp32 training, PyTorch's default algorithms "
+            "(bit-identical on the same CPU with the same threads)") in md
     standalone = (out / "one.html").read_text()
     assert 'src="data:image/png;base64,cG5n"' in standalone  # b"png", embedded
     assert 'src="figures/' not in standalone
@@ -179,7 +185,8 @@ def test_cnn_vs_mlp_gap_is_computed_per_dataset_and_compared():
         summary_frame({"mlp": [0.97, 0.975, 0.972], "cnn": [0.99, 0.991, 0.992]}),
         summary_frame({"mlp": [0.50, 0.51, 0.52], "cnn": [0.65, 0.66, 0.64]}).assign(
             dataset="cifar10")], ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields", "kind"]] = [
+        "simple_cnn", "3 5", "cnn"]
     stats = over_seeds(frame)
     mnist = findings.conv_over_mlp(stats[stats["dataset"] == "mnist"])
     assert mnist[0] == pytest.approx(1.87, abs=0.01) and "n = 3 and 3 seeds: resolved" in mnist[1]
@@ -204,7 +211,8 @@ def test_cnn_gap_in_the_unexpected_direction_is_said_not_explained_away():
         summary_frame({"mlp": [0.93, 0.935, 0.932], "cnn": [0.98, 0.978, 0.979]}),
         summary_frame({"mlp": [0.41, 0.42, 0.43], "cnn": [0.42, 0.44, 0.43]}).assign(
             dataset="cifar10")], ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields", "kind"]] = [
+        "simple_cnn", "3 5", "cnn"]
     line = questions.cnn_advantage_across_datasets(
         over_seeds(frame), {"mnist": False, "cifar10": True})[0].sentences[0]
     assert "It is larger on mnist, the opposite of the usual finding" in line
@@ -259,7 +267,8 @@ def test_an_unresolved_larger_gap_gets_no_explanation():
         summary_frame({"mlp": [0.97], "cnn": [0.98]}),
         summary_frame({"mlp": [0.40], "cnn": [0.55]}).assign(dataset="cifar10")],
         ignore_index=True)
-    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields"]] = ["simple_cnn", "3 5"]
+    frame.loc[frame["variant"] == "cnn", ["model", "receptive_fields", "kind"]] = [
+        "simple_cnn", "3 5", "cnn"]
     line = questions.cnn_advantage_across_datasets(
         over_seeds(frame), {"mnist": False, "cifar10": True})[0].sentences[0]
     assert "The larger gap, on cifar10, is not resolved" in line

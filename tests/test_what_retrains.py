@@ -117,7 +117,7 @@ TRAINING = {  # a new value for each training setting (all valid for these runs)
     "weight_decay": 1e-3, "batch_size": 8, "schedule": "cosine", "augment": "flip_crop",
     "label_smoothing": 0.1, "grad_clip": 1.0, "grad_log_every": 5, "eval_batch_size": 50,
     "curve_points": 4, "curve_size": 50, "device": "cpu", "precision": "fp32",
-    "compile": True}
+    "compile": True, "deterministic": True}
 V = "studies.s1.datasets.mnist.variants[0]"  # variant a
 
 # schema key -> (edit, training jobs, preparation jobs) that the edit must plan.
@@ -190,6 +190,8 @@ TABLE = {
     "studies.*.description": (setter("studies.s1.description", "other words"), 0, 0),
     "studies.*.probes": (setter("studies.s2.probes", ["first_layer"]), 0, 0),
     "studies.*.datasets.*.variants[].label": (setter(f"{V}.label", "Another label"), 0, 0),
+    # The report's CNN-vs-MLP reads it from the config, as it reads the label.
+    "studies.*.datasets.*.variants[].kind": (setter(f"{V}.kind", "other"), 0, 0),
 }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cnnlab.analysis.model_kind import run_kind
 from cnnlab.analysis.statistics import ci_half_width
 
 RUN_KEYS = ["study", "dataset", "variant", "label", "model", "seed"]
@@ -49,8 +50,8 @@ def momentum_used(metrics: dict):
 
 
 def summary_row(metrics: dict, shown: dict | None = None) -> dict:
-    """One run's row. ``shown``: how the config shows the run now (label, sweep), which its
-    metrics.json does not record (a relabelled run is not retrained)."""
+    """One run's row. ``shown``: how the config shows the run now (label, sweep, kind), which
+    its metrics.json does not record (a relabelled run is not retrained)."""
     spec = {**metrics["spec"], **(shown or {})}
     spec.setdefault("label", spec["variant"])
     row = {k: spec[k] for k in RUN_KEYS}
@@ -66,6 +67,8 @@ def summary_row(metrics: dict, shown: dict | None = None) -> dict:
     # Theoretical receptive field after each conv/pool layer (empty for an MLP).
     row["receptive_fields"] = " ".join(str(r) for r in metrics["receptive_fields"])
     row["layers"] = metrics["layers"]
+    # CNN, MLP or neither: the config's kind, else the rule on the recorded layers.
+    row["kind"], row["kind_from"] = run_kind(metrics, spec.get("kind"))
     # The run folder that trained this network when another study's run did (shared_run).
     row["trained_as"] = metrics.get("trained_as", "")
     # The number of classes (chance is its inverse), as the run's data had them.
@@ -90,6 +93,8 @@ def summary_row(metrics: dict, shown: dict | None = None) -> dict:
                 "synthetic": spec["data"]["synthetic"], "device": metrics["device"],
                 "device_name": metrics["device_name"],
                 "precision": metrics["precision"],
+                # Absent (None) from runs trained before it was recorded.
+                "deterministic": metrics.get("deterministic"),
                 "torch_version": metrics["torch_version"], "git_commit": metrics["git_commit"],
                 # The environment against the project's lock (provenance.lock_status);
                 # absent from runs trained before it was recorded.
@@ -125,7 +130,7 @@ def build_summary(metric_files: list[str | Path], latency: pd.DataFrame | None =
     job that trained it from ``benchmarks`` (one file or None per run, ``job_costs``), and
     each variant's inference speed from ``latency`` (``speed.latency_table``: one model
     per variant; speed depends on the architecture, not on the seed's weights).
-    ``shown``: each run's label and sweep as the config has them now (``summary_row``)."""
+    ``shown``: each run's label, sweep and kind as the config has them now (``summary_row``)."""
     benchmarks = benchmarks if benchmarks is not None else [None] * len(metric_files)
     shown = shown if shown is not None else [None] * len(metric_files)
     summary = pd.DataFrame([
@@ -145,7 +150,7 @@ def over_seeds(summary: pd.DataFrame, measures: list[str] = MEASURES) -> pd.Data
     (``test_acc_ci``) and the per-seed values (``test_acc_values``, for tests between
     variants) with their seeds (``test_acc_seeds``). Diverged runs are counted in ``diverged`` and left out of the means."""
     keys = ["study", "dataset", "variant", "label", "model", "args", "training", "layers",
-            "receptive_fields"]
+            "receptive_fields", "kind", "kind_from"]
     # An MLP has no receptive field; read back from CSV that is NaN, which groupby drops.
     summary = summary.fillna({"receptive_fields": ""})
     # A measure a summary lacks (job costs where no benchmark file was read) is NaN.

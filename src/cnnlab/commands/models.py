@@ -3,11 +3,14 @@
 Built-in models (cnnlab.models.registry), the models of the config's models_from files,
 and torchvision's image classifiers (`torchvision.<name>`; listed with --torchvision,
 which imports torchvision). Read from the files' syntax trees: no PyTorch is imported.
+Last, the rule by which the report counts a variant as a CNN or an MLP, and the variant
+key (``kind``) that overrides it.
 """
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from cnnlab.cli import CommandError
 
@@ -75,4 +78,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\ntorchvision.<name>: any torchvision image classifier, e.g. "
               "torchvision.resnet18 (cnnlab models --torchvision lists them)")
+    # Said here because a model is chosen here: whether the report will compare it as a
+    # CNN or an MLP, and how to say so where the rule is wrong for it.
+    from cnnlab.analysis.model_kind import RULE
+
+    print("\nCNN or MLP in the report:\n" + textwrap.fill(RULE, width=88, initial_indent="  ",
+                                                         subsequent_indent="  "))
     return 0

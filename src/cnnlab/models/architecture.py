@@ -1,5 +1,6 @@
 """Facts about an architecture computed from the architecture itself: channel widths that
-meet a parameter budget, and the theoretical receptive field of every layer."""
+meet a parameter budget, the theoretical receptive field of every layer, and the layer
+counts that say what kind of network it is."""
 
 from __future__ import annotations
 
@@ -77,6 +78,21 @@ def receptive_fields(model: nn.Module) -> list[FieldStep]:
         jump *= s
         steps.append(FieldStep(name, k, s, rf, jump))
     return steps
+
+
+def kind_facts(model: nn.Module) -> dict[str, int]:
+    """What ``analysis.model_kind``'s rule reads of a model: its convolutions whose kernel
+    is larger than their stride in some direction (windows that overlap: a CNN's feature
+    extractor), its other convolutions (1x1, or patches cut with stride = kernel, as a
+    vision transformer's patch embedding), and its attention layers
+    (``nn.MultiheadAttention``, or a module whose class is named ``...Attention``, as
+    torchvision's Swin has). Counts, not a verdict: the rule can change without retraining."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    sliding = sum(any(k > s for k, s in zip(m.kernel_size, m.stride)) for m in convs)
+    attention = sum(isinstance(m, nn.MultiheadAttention) or type(m).__name__.endswith("Attention")
+                    for m in model.modules())
+    return {"sliding_convolutions": sliding, "patch_convolutions": len(convs) - sliding,
+            "attention_layers": attention}
 
 
 def describe(model: nn.Module) -> str:

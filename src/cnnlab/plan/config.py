@@ -244,6 +244,7 @@ def expand_runs(config: dict) -> dict[str, dict]:
                         "model": var["model"],
                         "model_args": {**var.get("args", {}), **here.get("args", {})},
                         **({"sweep": var["sweep"]} if "sweep" in var else {}),
+                        **({"kind": var["kind"]} if "kind" in var else {}),
                         **({"model_source": catalog[var["model"]].source()}
                            if var["model"] in catalog else {}),
                         "training": training,
@@ -296,8 +297,8 @@ def split_images(dataset: str, synthetic: bool) -> dict[str, int]:
 
 
 # What says how a run is shown, not what it computes: left out of what a training job is
-# given (``trained_spec``), so relabelling retrains nothing.
-DISPLAY_KEYS = ("label", "sweep")
+# given (``trained_spec``), so relabelling, or saying a variant's kind, retrains nothing.
+DISPLAY_KEYS = ("label", "sweep", "kind")
 
 
 def shown_as(spec: dict) -> dict:

@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 from cnnlab.files import atomic_path
-from cnnlab.plan.config import canonical
+from cnnlab.plan.config import DISPLAY_KEYS, canonical
 
 # What says where a run is shown, not what it trains: runs equal in everything else train
 # the same network in the same way.
-SHOWN_AS = ("study", "variant", "label", "sweep")
+SHOWN_AS = ("study", "variant", *DISPLAY_KEYS)
 
 
 def shared_runs(runs: dict[str, dict]) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnnlab.analysis.model_kind import RULE as KIND_RULE
 from cnnlab.analysis.statistics import ALPHA, LEVEL
 
 CONFIDENCE = f"{100 * LEVEL:g}%"
@@ -28,7 +29,7 @@ METHOD = ("Every number and statement below was computed from results/summary.cs
           "evaluated once, at the end of each run; learning curves, sweep figures and the "
           "choice of the best model of a kind (CNN vs MLP) from the validation split, "
           "images held out of the training split (stratified, the same for every run of a "
-          "dataset, never trained on); train accuracy from the training images.")
+          "dataset, never trained on); train accuracy from the training images. " + KIND_RULE)
 DIAGNOSTICS_LEGEND = (
     "Diagnostics: train acc is measured on as many training images as the test set has; "
     "loss spike is the largest rise of the batch loss between two logged steps (a sign of "

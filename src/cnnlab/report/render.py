@@ -86,6 +86,20 @@ def environment_text(summary: pd.DataFrame) -> str:
     return "; ".join(parts) + (f"; {missing} runs recorded no lock" if missing else "")
 
 
+def determinism_text(deterministic, device: str) -> str:
+    """Whether runs trained with PyTorch's deterministic algorithms (``training.deterministic``),
+    as their metrics.json recorded it, and what that means for a rerun on ``device``; read
+    back from CSV the flag may be a string."""
+    if deterministic is None or (isinstance(deterministic, float) and math.isnan(deterministic)):
+        return "deterministic algorithms not recorded"
+    if str(deterministic).lower() == "true":
+        return "deterministic algorithms (training.deterministic)"
+    if device == "cpu":
+        return "PyTorch's default algorithms (bit-identical on the same CPU with the same threads)"
+    return ("PyTorch's default algorithms (a rerun may differ in the last bits; "
+            "training.deterministic makes it identical)")
+
+
 def verification_rows(table: pd.DataFrame | None) -> list[dict]:
     if table is None:
         return []
@@ -170,7 +184,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
             ],
         })
     commit, dirty = git_commit()
-    devices = summary[["device", "device_name", "precision"]].drop_duplicates()
+    devices = summary.reindex(columns=["device", "device_name", "precision",
+                                       "deterministic"]).drop_duplicates()
     verified = verification_rows(verification)
     return {
         "key_findings": key_findings,
@@ -190,7 +205,8 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                       "prepared_sha256": d["prepared_sha256"],
                       "files": sorted(d["source_sha256"].items())} for d in data],
             "libraries": sorted(library_versions().items()),
-            "devices": ", ".join(f"{r.device} ({r.device_name}), {r.precision} training"
+            "devices": "; ".join(f"{r.device} ({r.device_name}), {r.precision} training, "
+                                 f"{determinism_text(r.deterministic, r.device)}"
                                  for r in devices.itertuples()),
             "git_commit": commit + (" (uncommitted changes)" if dirty else ""),
             "environment": environment_text(summary),

@@ -1,8 +1,14 @@
-"""Where and how a run computes: threads, device and numeric precision."""
+"""Where and how a run computes: threads, device, numeric precision and determinism."""
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+# cuBLAS's workspace setting that makes its matrix products deterministic on CUDA 10.2 and
+# later (PyTorch's reproducibility notes give ":4096:8" or ":16:8"; this one is faster).
+CUBLAS_WORKSPACE = ":4096:8"
 
 
 def configure_threads(threads: int) -> None:
@@ -12,6 +18,22 @@ def configure_threads(threads: int) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set in this process (e.g. by an earlier run in tests)
         pass
+
+
+def configure_determinism(deterministic: bool) -> None:
+    """With ``deterministic`` (``training.deterministic``): PyTorch's deterministic
+    algorithms, where an operation that has none raises at its first call, naming itself,
+    instead of silently differing between runs; cuDNN's deterministic convolutions; and
+    cuBLAS's fixed workspace, set in the environment before the first CUDA matrix product
+    reads it (a value the user set is kept). Without: PyTorch's defaults, the fastest
+    algorithms, which on a GPU may add in a different order from one run to the next.
+    Set both ways: one process may train runs of either setting in turn. cuDNN never
+    benchmarks: that picks algorithms by timing, which differs between runs."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = False
 
 
 def select_device(preference: str = "auto") -> torch.device:

@@ -16,7 +16,8 @@ from tqdm import tqdm
 
 from cnnlab.training import run_outputs
 from cnnlab.data.prepared import Prepared
-from cnnlab.training.device import autocast_dtype, configure_threads, select_device
+from cnnlab.training.device import (autocast_dtype, configure_determinism, configure_threads,
+                                    select_device)
 from cnnlab.training.evaluation import predict
 from cnnlab.models.registry import build_for_spec, count_parameters
 from cnnlab.training.optimization import current_momentum, make_optimizer, make_scheduler
@@ -258,6 +259,7 @@ def make_trainer(spec: dict, data: Prepared, threads: int = 1, progress=None,
     """Everything a run needs before its first step, seeded from the spec: threads, device,
     data subsets, the model (channels_last) and the loop around them."""
     configure_threads(threads)
+    configure_determinism(spec["training"].get("deterministic", False))
     device = select_device(spec["training"]["device"])
     torch.manual_seed(spec["seed"])
     generator = torch.Generator().manual_seed(spec["seed"])

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from cnnlab import provenance
-from cnnlab.models.architecture import describe, receptive_fields
+from cnnlab.models.architecture import describe, kind_facts, receptive_fields
 from cnnlab.models.checkpoint import checkpoint
 from cnnlab.training.device import precision_name
 from cnnlab.training.evaluation import confusion_frame, confusion_matrix, per_class_accuracy, predict
@@ -54,12 +54,16 @@ def final_metrics(trainer) -> tuple[dict, np.ndarray | None]:
                # The layers as built (budget-solved widths included), for the report's
                # architecture table, which then needs no PyTorch to rebuild the models.
                "layers": describe(model),
+               # What the report's CNN-vs-MLP rule reads (analysis.model_kind).
+               "kind_facts": kind_facts(model),
                **stability(st.steps),
                "classes": len(rd.classes),
                # What each split of the run held (train_size null: the split less validation).
                "images": {"train": len(rd.train.labels), "validation": len(rd.validation.labels),
                           "test": len(rd.test.labels)},
                "precision": precision_name(trainer.amp_dtype),
+               # Whether PyTorch's deterministic algorithms were in force, read back from it.
+               "deterministic": torch.are_deterministic_algorithms_enabled(),
                # What the optimizer stepped with, read during training (the report's recipe).
                "momentum": {"min": st.momentum_seen[0], "max": st.momentum_seen[1]},
                "epochs_completed": len(st.history), "train_seconds": st.seconds,
