@@ -90,7 +90,8 @@ def test_a_vision_transformer_is_no_cnn_unless_the_config_says_so(two_runs):
                                                      {"label": "ViT", "kind": "cnn"}]))
     assert list(said["kind_from"]) == ["rule", "config"]
     _, sentence, _, _ = conv_over_mlp(said)
-    assert sentence.startswith("CNN vs fully connected: the best convolutional model (ViT, ")
+    assert sentence.startswith("CNN vs fully connected (each kind's best by validation accuracy, "
+                               "compared on the test split): the best convolutional model (ViT, ")
     assert "; its kind set in the config)" in sentence
 
 

@@ -257,3 +257,21 @@ def test_per_class_rows_at_many_classes_show_the_hardest_only():
     assert classes == [f"c{i:03d}" for i in range(MOST_CLASSES_SHOWN)]
     assert [r["hardest"] for r in rows] == ["c000", "c000"]
     assert len(rows[0]["accs"]) == MOST_CLASSES_SHOWN
+
+
+def test_the_best_of_a_kind_is_chosen_on_validation_not_on_the_test_split():
+    """Two CNNs: the one luckier on the test split is worse on validation. Choosing on the
+    test split would report that luck as the winner's accuracy."""
+    from cnnlab.analysis.findings import conv_over_mlp
+
+    def variant(label, kind, val, test):
+        return {"label": label, "kind": kind, "kind_from": "rule", "n": 3,
+                "val_acc_mean": val, "test_acc_mean": test, "test_acc_ci": 0.01,
+                "test_acc_std": 0.01, "test_acc_values": [test - 0.01, test, test + 0.01],
+                "parameters_mean": 1000.0}
+
+    table = pd.DataFrame([variant("MLP", "mlp", 0.90, 0.90),
+                          variant("lucky CNN", "cnn", 0.93, 0.96),
+                          variant("better CNN", "cnn", 0.95, 0.95)])
+    _, sentence, _, brief = conv_over_mlp(table)
+    assert "(better CNN, 95.00%)" in sentence and "lucky" not in brief
