@@ -135,6 +135,12 @@ def test_a_model_that_reads_its_values_is_checked_on_the_cpu(config, tmp_path):
     assert problems == []
     [key] = [model_key(s) for s in runs.values() if s["model"] == "reads_values"][:1]
     assert flops[key] > 0
+    # Its memory is counted the same way (on the CPU), not a traceback at the start.
+    from cnnlab.models.memory_sizes import model_memory
+
+    [spec] = [s for s in runs.values() if s["model"] == "reads_values"][:1]
+    counted = model_memory(spec)
+    assert counted["parameters"] > 0 and counted["saved_per_image"] > 0
 
 
 def folder_runs(config, tmp_path, channels, image_size, model="fixed_rgb"):

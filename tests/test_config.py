@@ -430,3 +430,15 @@ def test_every_run_of_a_dataset_gets_the_scale_validation_size(config):
         sizes = {(s["dataset"], s["data"]["validation_size"]) for s in runs.values()}
         assert sizes == {(ds, config["scales"][scale]["datasets"][ds]["validation_size"])
                          for ds, _ in sizes}
+
+
+def test_a_scale_of_one_s_own_without_a_validation_size_is_named(config):
+    config["scales"]["mine"] = {"synthetic": True, "seeds": [0],
+                                "datasets": {"mnist": {"train_size": 500, "epochs": 1}},
+                                "other_datasets": {"epochs": 1}}
+    config["scale"] = "mine"
+    with pytest.raises(ConfigError, match="scales.mine.other_datasets.validation_size"):
+        expand_runs(expand_sweeps(config))
+    config["scales"]["mine"]["other_datasets"]["validation_size"] = 300
+    runs = expand_runs(expand_sweeps(config))
+    assert {s["data"]["validation_size"] for s in runs.values() if s["dataset"] == "mnist"} == {300}

@@ -131,6 +131,11 @@ def test_kernel_trade_off_prefers_a_cheaper_kernel_that_is_not_resolvably_worse(
                    train_seconds={"k3": 10.0, "k7": 30.0})
     [answer] = questions.kernel_tradeoff(far)
     assert answer.headline.startswith("k7 is both the most accurate")
+    # The kernel held against is the best on validation, not on the test split.
+    picked = table.assign(val_acc_mean=table["label"].map({"k3": 0.70, "k7": 0.60}))
+    [answer] = questions.kernel_tradeoff(picked)
+    assert answer.headline.startswith("k3 is both the most accurate")
+    assert answer.sentences[0].startswith("k3 is the most accurate on the validation split (70.00%)")
 
 
 def test_architecture_rows_show_each_runs_layers_and_recipe_differences():

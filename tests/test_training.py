@@ -33,7 +33,18 @@ def test_run_writes_consistent_outputs(config, synthetic_mnist, tmp_path):
             "seconds"} <= set(history)
     # Validation after every epoch; the final validation accuracy is the last epoch's.
     assert history["val_acc"].notna().all()
-    assert history["val_acc"].iloc[-1] == pytest.approx(metrics["val_acc"])
+    assert history["val_acc"].iloc[-1] == metrics["val_acc"]
+    # ... measured on the held-out images: the saved model scores it again on them.
+    from cnnlab.data.run_subsets import split_training
+
+    model, ckpt = load_checkpoint(tmp_path / "model.pt")
+    _, held_out = split_training(synthetic_mnist.train_labels, spec["data"]["train_size"],
+                                 spec["data"]["validation_size"])
+    batches = Batches(synthetic_mnist.train_images[held_out],
+                      synthetic_mnist.train_labels[held_out], 100, torch.device("cpu"),
+                      ckpt["mean"], ckpt["std"])
+    _, acc, _ = predict(model, batches, autocast_dtype(spec["training"], torch.device("cpu")))
+    assert acc == pytest.approx(metrics["val_acc"])
     # The fixture's 1,000 training images less the scale's 200 validation ones.
     assert metrics["images"] == {"train": 1000 - spec["data"]["validation_size"],
                                  "validation": spec["data"]["validation_size"],

@@ -64,8 +64,8 @@ except ValueError as e:
 # memory; its jobs' own starts check nothing), and only for runs not trained yet (a report
 # of runs trained elsewhere needs none of it). Counted for all runs: one cache.
 if workflow.local_exec and not workflow.remote_exec:
-    MODEL_MEMORY = checked_model_memory(RUNS, Path(".snakemake/cnnlab"))
     try:
+        MODEL_MEMORY = checked_model_memory(RUNS, Path(".snakemake/cnnlab"))
         check_memory(
             {r: s for r, s in RUNS.items() if not os.path.exists(f"{r}/metrics.json")},
             MODEL_MEMORY,

@@ -20,9 +20,9 @@ from cnnlab.files import read_json_cache, write_json_cache
 from cnnlab.models.build_check import model_key
 
 
-def _saved_activations(net, shape, batch: int) -> tuple[int, int]:
+def _saved_activations(net, shape, batch: int, device: str) -> tuple[int, int]:
     """(bytes of every tensor autograd saves, bytes of the largest with the batch as its
-    first dimension) for one training-mode forward pass of ``batch`` images."""
+    first dimension) for one training-mode forward pass of ``batch`` images on ``device``."""
     import torch
 
     saved, seen = [], set()
@@ -33,8 +33,7 @@ def _saved_activations(net, shape, batch: int) -> tuple[int, int]:
             saved.append(t)  # kept alive, so that no other tensor reuses its id
         return t
 
-    with torch.device("meta"):
-        x = torch.empty(batch, *shape)
+    x = torch.zeros(batch, *shape, device=device)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         net(x)
     sizes = [t.nelement() * t.element_size() for t in saved]
@@ -48,14 +47,28 @@ def model_memory(spec: dict) -> dict[str, int]:
     of ``spec``, at its dataset's image shape, in fp32."""
     import torch
 
+    try:
+        return _count(spec, "meta")
+    except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
+        # A model that reads its values (``.item()``, a branch on data) cannot run on meta
+        # tensors; the build check accepts it on the CPU (``build_check._build``), so here too.
+        if "meta" not in str(e).lower():
+            raise
+    with torch.random.fork_rng(devices=[]):  # the count leaves the caller's seed alone
+        return _count(spec, "cpu")
+
+
+def _count(spec: dict, device: str) -> dict[str, int]:
+    import torch
+
     from cnnlab.models.registry import build_for_spec, count_parameters
 
     info = DATASETS[spec["dataset"]]
-    with torch.device("meta"):
+    with torch.device(device):
         net = build_for_spec(spec, info.shape, len(info.classes))
     net.train()
-    two, largest_two = _saved_activations(net, info.shape, 2)
-    four, largest_four = _saved_activations(net, info.shape, 4)
+    two, largest_two = _saved_activations(net, info.shape, 2, device)
+    four, largest_four = _saved_activations(net, info.shape, 4, device)
     return {"parameters": count_parameters(net),
             "saved_per_image": max(0, (four - two) // 2),
             "largest_per_image": max(largest_two // 2, largest_four // 4)}

@@ -271,9 +271,10 @@ def dataset_sizes(config: dict, dataset: str) -> dict:
         if "validation_size" in sizes:
             return sizes
         # A dataset the scale lists without a validation size: the scale's default.
-        return {**sizes, "validation_size": default_validation_size(scale, images["train"])}
+        return {**sizes, "validation_size": default_validation_size(scale, config["scale"],
+                                                                    images["train"])}
     sizes = dict(scale["other_datasets"])
-    sizes["validation_size"] = default_validation_size(scale, images["train"])
+    sizes["validation_size"] = default_validation_size(scale, config["scale"], images["train"])
     if sizes.get("train_size") is not None:
         sizes["train_size"] = min(sizes["train_size"], images["train"] - sizes["validation_size"])
     if sizes.get("test_size") is not None:
@@ -281,11 +282,14 @@ def dataset_sizes(config: dict, dataset: str) -> dict:
     return sizes
 
 
-def default_validation_size(scale: dict, train_images: int) -> int:
+def default_validation_size(scale: dict, name: str, train_images: int) -> int:
     """The scale's ``other_datasets.validation_size``, at most a fifth of the training
     split (a default must leave most of a small folder to train on), and at least one."""
-    wanted = scale.get("other_datasets", {}).get("validation_size", 1)
-    return max(1, min(wanted, train_images // 5))
+    if "validation_size" not in scale.get("other_datasets", {}):
+        raise ConfigError(f"scales.{name}: a dataset without validation_size needs "
+                          f"scales.{name}.other_datasets.validation_size to take it "
+                          f"from (the images held out of the training split)")
+    return max(1, min(scale["other_datasets"]["validation_size"], train_images // 5))
 
 
 def split_images(dataset: str, synthetic: bool) -> dict[str, int]:

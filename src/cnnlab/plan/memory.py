@@ -40,9 +40,10 @@ LABEL = 8  # bytes of an int64 label
 # The batch as float: indexed and normalized, flipped, padded, cropped, made channels_last.
 AUGMENT_COPIES = 6
 # Measured against the counted activations (peak resident memory of a ResNet's training
-# step and evaluation batch at 32 and 96 pixels, fp32 CPU, docs/data.md): a training step
-# peaks at 1.2-1.5x what autograd saves (the backward pass's gradients, oneDNN's reorders),
-# an evaluation batch at up to 5 of its largest activation alive at once.
+# step and evaluation batch at 32 and 96 pixels, fp32 CPU; checked at 128 too,
+# docs/data.md): a training step peaks at 1.2-1.5x what autograd saves (the backward
+# pass's gradients, oneDNN's reorders), an evaluation batch at up to 5 of its largest
+# activation alive at once.
 SAVED_FACTOR = 1.5
 EVAL_LARGEST = 5
 # A training process before any data: Python, NumPy and libtorch (0.66 GB resident

@@ -27,7 +27,8 @@ METHOD = ("Every number and statement below was computed from results/summary.cs
           "accuracy. Which split each number comes from: test accuracy, the gap, per-class "
           "accuracy, the confusion matrices, chance and every verdict from the test split, "
           "evaluated once, at the end of each run; learning curves, sweep figures and the "
-          "choice of the best model of a kind (CNN vs MLP) from the validation split, "
+          "choice of a reference variant (each kind's best for CNN vs MLP, the kernel size "
+          "the others are held against) from the validation split, "
           "images held out of the training split (stratified, the same for every run of a "
           "dataset, never trained on); train accuracy from the training images. " + KIND_RULE)
 DIAGNOSTICS_LEGEND = (

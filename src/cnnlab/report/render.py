@@ -146,9 +146,10 @@ def build_context(summary: pd.DataFrame, studies: dict, figures: dict[str, dict]
                           f"peak learning rate {first['lr']:g}, "
                           f"{images_text(first, 'train')} training images"
                           f"{' (synthetic)' if first['synthetic'] else ''}; "
-                          f"learning curves and sweeps on {images_text(first, 'validation')} "
-                          f"validation images (held out of the training split, never trained "
-                          f"on); test accuracy on {test_images_text(first)}"
+                          f"{images_text(first, 'validation')} validation images (held out "
+                          f"of the training split, never trained on: the sweeps read them, "
+                          f"the learning curves a fixed part of them); test accuracy on "
+                          f"{test_images_text(first)}"
                           f"{chance_setup_text(table)}"),
                 "recipe": recipe_text(json.loads(first["training"])),
                 "architecture": architecture_rows(table),
