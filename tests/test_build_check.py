@@ -41,6 +41,18 @@ def {name}(in_shape, num_classes):
 '''
 
 
+@pytest.fixture(autouse=True, scope="module")
+def registry_as_it_was():
+    """The models these tests' files register are gone afterwards: later test files see
+    cnnlab's own registry."""
+    from cnnlab.models import registry
+
+    before = dict(registry.MODELS)
+    yield
+    registry.MODELS.clear()
+    registry.MODELS.update(before)
+
+
 def user_model(tmp_path, config, name, forward, width="num_classes", dataset="cifar10"):
     """The runs of ``config`` with a variant 'mine' of model ``name`` (``MODEL_FILE``)."""
     model_file = tmp_path / f"{name}.py"

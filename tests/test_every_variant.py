@@ -56,11 +56,12 @@ RUNS = distinct_runs(builtin_config())
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    """Synthetic images of each dataset's shape, two batches' worth."""
+    """Synthetic images of each dataset's shape: two batches' worth to train on, beside a
+    batch held out for validation."""
     out = {}
     for name in ("mnist", "cifar10"):
         path = tmp_path_factory.mktemp("tiny") / f"{name}.npz"
-        save_prepared(make_synthetic(name, BATCH * STEPS, BATCH), name, path)
+        save_prepared(make_synthetic(name, BATCH * STEPS + BATCH, BATCH), name, path)
         out[name] = load_prepared(path)
     return out
 

@@ -91,7 +91,8 @@ def test_a_user_model_trains_and_reloads_from_its_checkpoint(config, tmp_path):
     runs = with_user_model(config, EXAMPLE, args={"width": 4, "blocks": 1})
     spec = runs[run_dir("task1", "cifar10", "mine", 0)]
     spec["training"].update(epochs=1)
-    save_prepared(make_synthetic("cifar10", 200, 50), "cifar10", tmp_path / "c.npz")
+    # The smoke scale's 1,000 training images beside its 200 validation ones.
+    save_prepared(make_synthetic("cifar10", 1200, 50), "cifar10", tmp_path / "c.npz")
     metrics = run_training(spec, load_prepared(tmp_path / "c.npz"), tmp_path / "run",
                            progress=io.StringIO())
     assert metrics["parameters"] == 4 * 3 * 9 + 4 + 4 * 4 * 9 + 4 + 4 * 10 + 10

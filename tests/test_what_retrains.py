@@ -67,11 +67,12 @@ S1, S2 = CONFIG["studies"]["s1"]["datasets"]["mnist"], CONFIG["studies"]["s2"]["
 
 
 def write_folder(folder):
-    """Two classes of 48 8x8 grayscale images each (dark and bright, with noise)."""
+    """Two classes of 60 8x8 grayscale images each (dark and bright, with noise): at the
+    quick scale, what the validation images leave of the training quarter holds a batch."""
     rng = np.random.default_rng(0)
     for label, cls in enumerate(("dark", "bright")):
         (folder / cls).mkdir(parents=True)
-        for i in range(48):
+        for i in range(60):
             pixels = np.clip(rng.normal(60 + 130 * label, 30, (8, 8)), 0, 255)
             Image.fromarray(pixels.astype(np.uint8), "L").save(folder / cls / f"{i:02d}.png")
 
