@@ -46,6 +46,23 @@ def model_key(spec: dict) -> str:
                        spec["model_args"], spec.get("model_source")], sort_keys=True)
 
 
+def on_meta_else_cpu(work):
+    """``work(device)`` on the meta device (shapes only, no memory), or on the CPU where the
+    meta device cannot run it: a model that reads its values (``.item()``, a branch on
+    data) raises there. Anything else raises as it would on the CPU."""
+    import torch
+
+    try:
+        return work("meta")
+    except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
+        # Meta tensors have no values: ".item() cannot be called on meta tensors", "Cannot
+        # copy out of meta tensor". Anything else fails on the CPU alike.
+        if "meta" not in str(e).lower():
+            raise
+    with torch.random.fork_rng(devices=[]):  # the check leaves the caller's seed alone
+        return work("cpu")
+
+
 def _build(spec: dict, args: dict):
     """The model of ``spec`` with ``args`` after one training step (``training_step``) on
     the meta device, or on the CPU where the meta device cannot run it, and the FLOPs of one
@@ -57,18 +74,13 @@ def _build(spec: dict, args: dict):
 
     info = DATASETS[spec["dataset"]]
     spec = {**spec, "model_args": args}
-    try:
-        with torch.device("meta"):
+
+    def step(device):
+        with torch.device(device):
             net = build_for_spec(spec, info.shape, len(info.classes))
-        return net, training_step(net, info.shape, len(info.classes), "meta")
-    except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
-        # Meta tensors have no values: ".item() cannot be called on meta tensors", "Cannot
-        # copy out of meta tensor". Anything else fails on the CPU alike.
-        if "meta" not in str(e).lower():
-            raise
-    with torch.random.fork_rng(devices=[]):  # the check leaves the caller's seed alone
-        net = build_for_spec(spec, info.shape, len(info.classes))
-        return net, training_step(net, info.shape, len(info.classes), "cpu")
+        return net, training_step(net, info.shape, len(info.classes), device)
+
+    return on_meta_else_cpu(step)
 
 
 def _build_and_count(spec: dict, args: dict) -> int:

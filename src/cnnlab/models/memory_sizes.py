@@ -17,7 +17,7 @@ from pathlib import Path
 from cnnlab.code_digest import library_digest
 from cnnlab.data.catalog import DATASETS
 from cnnlab.files import read_json_cache, write_json_cache
-from cnnlab.models.build_check import model_key
+from cnnlab.models.build_check import model_key, on_meta_else_cpu
 
 
 def _saved_activations(net, shape, batch: int, device: str) -> tuple[int, int]:
@@ -45,17 +45,8 @@ def model_memory(spec: dict) -> dict[str, int]:
     """``parameters``, ``saved_per_image`` (bytes autograd keeps per image of a training
     batch) and ``largest_per_image`` (bytes of the largest of them, one image) of the model
     of ``spec``, at its dataset's image shape, in fp32."""
-    import torch
-
-    try:
-        return _count(spec, "meta")
-    except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
-        # A model that reads its values (``.item()``, a branch on data) cannot run on meta
-        # tensors; the build check accepts it on the CPU (``build_check._build``), so here too.
-        if "meta" not in str(e).lower():
-            raise
-    with torch.random.fork_rng(devices=[]):  # the count leaves the caller's seed alone
-        return _count(spec, "cpu")
+    # A model that reads its values is counted on the CPU, as the build check runs it.
+    return on_meta_else_cpu(lambda device: _count(spec, device))
 
 
 def _count(spec: dict, device: str) -> dict[str, int]:
