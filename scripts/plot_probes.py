@@ -6,6 +6,7 @@ from cnnlab.report import plots
 from cnnlab.models import probes
 from cnnlab.models.checkpoint import load_checkpoint, normalize
 from cnnlab.data.prepared import load_prepared
+from cnnlab.files import beside
 from cnnlab.logs import log_to
 
 IMAGES = 8  # the first test images: fixed, the same for every model
@@ -13,7 +14,7 @@ IMAGES = 8  # the first test images: fixed, the same for every model
 with log_to(snakemake.log[0]):
     images = torch.from_numpy(load_prepared(snakemake.input.data).test_images[:IMAGES])
     kind, rows = snakemake.wildcards.kind, []
-    for path, spec in zip(snakemake.input.models, snakemake.params.specs):
+    for path, spec in zip(beside(snakemake.input.runs, "model.pt"), snakemake.params.specs):
         model, ckpt = load_checkpoint(path)
         rows.append((spec["label"], *probes.probe(kind, model, normalize(images, ckpt))))
     plots.probe_figure(kind, rows, images[0].float().numpy() / 255, snakemake.output[0],

@@ -17,7 +17,7 @@ with log_to(snakemake.log[0]):
                     if snakemake.input.verification else None)
     context = build_context(pd.read_csv(snakemake.input.summary), p.studies, p.figures,
                             p.scale, data, verification,
-                            read_per_class(snakemake.input.per_class), p.varied_objects)
+                            read_per_class(p.per_class), p.varied_objects)
     if p.baseline:
         context["baseline_comparison"] = report_section(
             p.baseline, os.path.dirname(snakemake.input.summary))

@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from cnnlab.models import build_check as model_check
-from cnnlab.models.build_check import check_models, checked_model_flops, model_key
+from cnnlab.models.build_check import check_models, checked_models, model_key
 from cnnlab.plan.config import check_config, expand_runs, expand_sweeps, folder_datasets, run_dir
 from test_image_folder import write_images
 from test_user_models import with_user_model
@@ -73,7 +73,7 @@ def test_a_model_returning_a_tuple_in_training_mode_is_refused_naming_its_file(c
         f"{model_file}, cannot be trained on cifar10: in training mode it returns a tuple of "
         f"2, not a tensor; cnnlab needs one tensor of logits, shape (batch, classes)"]
     with pytest.raises(ValueError, match="models that cannot be built:\n  .*variant 'mine'"):
-        checked_model_flops(runs, tmp_path / "cache")
+        checked_models(runs, tmp_path / "cache")
 
 
 @pytest.mark.parametrize("name, forward, width, got", [
@@ -108,7 +108,7 @@ def test_googlenet_s_auxiliary_logits_are_named_with_the_argument_that_leaves_th
         "GoogLeNetOutputs(logits, aux_logits2, aux_logits1), not a tensor; cnnlab needs one "
         "tensor of logits, shape (batch, classes); torchvision's aux_logits=False leaves its "
         "auxiliary logits out: give the variant `args: {aux_logits: false}`"]
-    assert list(flops.values())[0] > 0  # gnet_plain: checked, counted
+    assert list(flops.values())[0]["flops"] > 0  # gnet_plain: checked, counted
 
 
 def test_a_torchvision_model_that_is_no_classifier_is_named_before_it_is_built(config,
@@ -146,13 +146,9 @@ def test_a_model_that_reads_its_values_is_checked_on_the_cpu(config, tmp_path):
     flops, problems = check_models(runs)
     assert problems == []
     [key] = [model_key(s) for s in runs.values() if s["model"] == "reads_values"][:1]
-    assert flops[key] > 0
-    # Its memory is counted the same way (on the CPU), not a traceback at the start.
-    from cnnlab.models.memory_sizes import model_memory
-
-    [spec] = [s for s in runs.values() if s["model"] == "reads_values"][:1]
-    counted = model_memory(spec)
-    assert counted["parameters"] > 0 and counted["saved_per_image"] > 0
+    assert flops[key]["flops"] > 0
+    # Its memory is counted in the same step (on the CPU), not a traceback at the start.
+    assert flops[key]["parameters"] > 0 and flops[key]["saved_per_image"] > 0
 
 
 def folder_runs(config, tmp_path, channels, image_size, model="fixed_rgb"):
@@ -185,12 +181,12 @@ def test_a_folder_s_channels_or_image_size_changed_re_checks_its_models(config, 
     mine = run_dir("task1", "bc_shapes", "mine", 0)
     rgb = folder_runs(config, tmp_path, channels=3, image_size=16)
     keys = {model_key(rgb[mine])}
-    assert checked_model_flops(rgb, tmp_path / "cache")
+    assert checked_models(rgb, tmp_path / "cache")
     grey = folder_runs(config, tmp_path, channels=1, image_size=16)
     keys.add(model_key(grey[mine]))
     with pytest.raises(ValueError, match=r"variant 'mine' \(model fixed_rgb\) cannot be "
                                          r"built for bc_shapes's 1x16x16 images"):
-        checked_model_flops(grey, tmp_path / "cache")
+        checked_models(grey, tmp_path / "cache")
     keys.add(model_key(folder_runs(config, tmp_path, channels=3, image_size=24)[mine]))
     assert len(keys) == 3
 
@@ -205,8 +201,24 @@ def test_the_check_s_cache_keys_on_its_own_code_and_torchvision_s_version(config
     digest = model_check.library_digest
     monkeypatch.setattr(model_check, "library_digest",
                         lambda *modules: digested.extend(modules) or digest(*modules))
-    checked_model_flops(runs, tmp_path)
+    checked_models(runs, tmp_path)
     assert {"cnnlab.models.training_step", "cnnlab.models.build_check"} <= set(digested)
     monkeypatch.setattr(model_check, "_version", lambda package: "0.0-other")
-    checked_model_flops(runs, tmp_path)
+    checked_models(runs, tmp_path)
     assert len(list(tmp_path.glob("models-*.json"))) == 2
+
+
+def test_the_step_counts_the_same_on_the_cpu_as_on_meta(monkeypatch):
+    """A small model on small images takes its step on the CPU (faster there), any other on
+    the meta device (no memory): the FLOPs, parameters and saved activations are the same."""
+    spec = {"dataset": "cifar10", "model": "resnet", "model_args": {}}
+    devices = []
+    first = model_check.on_meta_else_cpu
+    monkeypatch.setattr(model_check, "on_meta_else_cpu",
+                        lambda work, cpu_first=False: devices.append(cpu_first)
+                        or first(work, cpu_first))
+    on_cpu = model_check.model_facts(spec)
+    monkeypatch.setattr(model_check, "CPU_PARAMETERS", 0)
+    on_meta = model_check.model_facts(spec)
+    assert devices == [True, False]
+    assert on_cpu == on_meta and on_cpu["flops"] > 0 and on_cpu["saved_per_image"] > 0

@@ -13,12 +13,12 @@ def test_a_truncated_model_check_cache_is_recomputed(config, tmp_path):
     runs = expand_runs(config)
     one = run_dir("task1", "mnist", "mlp", 0)
     runs = {one: runs[one]}  # one small model: the check is quick
-    flops = model_check.checked_model_flops(runs, tmp_path)
+    facts = model_check.checked_models(runs, tmp_path)
     cached, = tmp_path.glob("models-*.json")
     text = cached.read_text()
     cached.write_text(text[: len(text) // 2])
-    assert model_check.checked_model_flops(runs, tmp_path) == flops
-    assert json.loads(cached.read_text()) == flops  # rewritten whole
+    assert model_check.checked_models(runs, tmp_path) == facts
+    assert json.loads(cached.read_text()) == facts  # rewritten whole
 
 
 def test_cache_files_are_replaced_whole_and_unreadable_ones_read_as_none(tmp_path):

@@ -249,7 +249,7 @@ def test_model_check_names_variant_argument_and_value(config):
     variants = config["studies"]["task1"]["datasets"]["mnist"]["variants"]
     variants[0]["args"] = {"hidden": "abc"}
     variants[2]["args"] = {"widths": [16, 32, 64], "blocks_per_stage": "two"}
-    flops, problems = check_models(expand_runs(config))
+    facts, problems = check_models(expand_runs(config))
     assert len(problems) == 2
     assert problems[0].startswith("studies.task1.datasets.mnist, variant 'mlp' (model mlp) "
                                   "cannot be built for mnist's 1x28x28 images: "
@@ -257,7 +257,7 @@ def test_model_check_names_variant_argument_and_value(config):
     assert "variant 'resnet' (model resnet)" in problems[1]
     assert "argument blocks_per_stage='two'" in problems[1]
     assert "widths" not in problems[1].split("cannot be built")[1]  # the good one is not blamed
-    assert all(v > 0 for v in flops.values())
+    assert all(v["flops"] > 0 for v in facts.values())
 
 
 def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path, monkeypatch):
@@ -266,16 +266,17 @@ def test_model_check_is_cached_and_costs_rank_the_runs(config, tmp_path, monkeyp
     from cnnlab.models import build_check as model_check
 
     runs = expand_runs(config)
-    flops = model_check.checked_model_flops(runs, tmp_path)
+    facts = model_check.checked_models(runs, tmp_path)
     cached, = tmp_path.glob("models-*.json")
-    assert json.loads(cached.read_text()) == flops
+    assert json.loads(cached.read_text()) == facts
     # The second call reads the cache: it builds nothing (check_models would fail), and
     # returns what the file says.
     monkeypatch.setattr(model_check, "check_models", lambda runs: pytest.fail("rebuilt"))
-    cached.write_text(json.dumps({k: v + 1 for k, v in flops.items()}))
-    assert model_check.checked_model_flops(runs, tmp_path) == {k: v + 1 for k, v in flops.items()}
+    more = {k: {**v, "flops": v["flops"] + 1} for k, v in facts.items()}
+    cached.write_text(json.dumps(more))
+    assert model_check.checked_models(runs, tmp_path) == more
     monkeypatch.undo()
-    costs = model_check.run_costs(runs, flops)
+    costs = model_check.run_costs(runs, facts)
     ranks = model_check.priorities(costs)
     wide = run_dir("task3", "cifar10", "wide", 0)
     mlp = run_dir("task1", "mnist", "mlp", 0)
@@ -388,7 +389,7 @@ def test_momentum_cycling_outside_zero_to_one_is_named(config):
 def test_probes_on_a_model_they_cannot_look_inside_are_named_before_any_job(config, tmp_path):
     """Probes follow an nn.Sequential conv net; on Task 1's MLP or residual CNN the figure
     job once failed after all training."""
-    from cnnlab.models.build_check import check_models, checked_model_flops
+    from cnnlab.models.build_check import check_models, checked_models
 
     runs = expand_runs(expand_sweeps(config))
     _, problems = check_models(runs, {"task1": ["feature_maps"]})
@@ -403,7 +404,7 @@ def test_probes_on_a_model_they_cannot_look_inside_are_named_before_any_job(conf
     shipped = {s: d["probes"] for s, d in config["studies"].items() if d.get("probes")}
     assert check_models(runs, shipped)[1] == []
     with pytest.raises(ValueError, match="variant 'mlp'"):
-        checked_model_flops(runs, tmp_path, {"task1": ["first_layer"]})
+        checked_models(runs, tmp_path, {"task1": ["first_layer"]})
 
 
 def test_a_validation_split_that_leaves_nothing_to_train_on_is_named(config):

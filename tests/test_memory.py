@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from cnnlab.data.catalog import DATASETS, DatasetInfo
-from cnnlab.models.memory_sizes import checked_model_memory, model_memory
+from cnnlab.models import build_check
+from cnnlab.models.build_check import checked_models, model_facts, per_run
 from cnnlab.plan import memory
 from cnnlab.plan.config import ConfigError, expand_runs, expand_sweeps
 from cnnlab.plan.defaults import whole_config
@@ -47,7 +48,7 @@ def suggested(message: str, key: str) -> int:
 
 def test_a_224_pixel_folder_that_cannot_fit_names_the_run_and_an_image_size_that_fits(photos):
     runs = folder_runs(photos)
-    models = {path: model_memory(spec) for path, spec in list(runs.items())[:1]}
+    models = {path: model_facts(spec) for path, spec in list(runs.items())[:1]}
     models = {path: next(iter(models.values())) for path in runs}
     available = {"memory": 8 * GIB, "gpu": None}
     with pytest.raises(ConfigError) as error:
@@ -107,7 +108,7 @@ def test_cnnlab_s_own_quick_studies_fit_in_24_gib(default_config, tmp_path):
     config = copy.deepcopy(default_config)
     config["scale"] = "quick"
     runs = expand_runs(expand_sweeps(config))
-    models = checked_model_memory(runs, tmp_path)
+    models = per_run(runs, checked_models(runs, tmp_path))
     assert memory.memory_problems(runs, models, {"memory": 24 * GIB, "gpu": None}, "quick") == []
     largest = max(sum(memory.job_memory(spec, models[p]).values()) for p, spec in runs.items())
     # Not vacuous: CIFAR-10 held whole is 0.18 GB, its 25,000-image subset and test copies more.
@@ -116,10 +117,10 @@ def test_cnnlab_s_own_quick_studies_fit_in_24_gib(default_config, tmp_path):
 
 def test_activations_are_counted_per_image_and_grow_with_the_pixels(monkeypatch):
     spec = {"dataset": "cifar10", "model": "resnet", "model_args": {}}
-    small = model_memory(spec)
+    small = model_facts(spec)
     classes = DATASETS["cifar10"].classes
     monkeypatch.setitem(DATASETS, "big", DatasetInfo("big", (3, 64, 64), classes, 1, 1))
-    big = model_memory({**spec, "dataset": "big"})
+    big = model_facts({**spec, "dataset": "big"})
     assert big["parameters"] == small["parameters"]  # global pooling: no size-bound layer
     # Four times the pixels: four times the activations every conv layer keeps.
     assert 3.5 < big["saved_per_image"] / small["saved_per_image"] <= 4.0
@@ -129,17 +130,15 @@ def test_activations_are_counted_per_image_and_grow_with_the_pixels(monkeypatch)
 
 
 def test_a_rerun_with_no_new_model_counts_nothing(config, tmp_path, monkeypatch):
-    from cnnlab.models import memory_sizes
-
     runs = {path: spec for path, spec in expand_runs(config).items()
             if spec["variant"] == "mlp" and spec["dataset"] == "mnist"}
-    counted = checked_model_memory(runs, tmp_path)
+    counted = per_run(runs, checked_models(runs, tmp_path))
     assert len(counted) == len(runs) > 1 and counted[next(iter(runs))]["parameters"] > 0
 
-    def no_build(spec):
+    def no_build(spec, args):
         raise AssertionError("a model was built again")
-    monkeypatch.setattr(memory_sizes, "model_memory", no_build)
-    assert checked_model_memory(runs, tmp_path) == counted
+    monkeypatch.setattr(build_check, "_build", no_build)
+    assert per_run(runs, checked_models(runs, tmp_path)) == counted
 
 
 def test_available_memory_is_linux_s_memavailable(tmp_path):

@@ -7,9 +7,8 @@ rule summary:
     """Gather every run's metrics.json, gradient facts (grad_norms.csv, steps.csv) and inference speed into
     results/summary.csv."""
     input:
+        # Each run's grad_norms.csv and steps.csv are read beside it.
         metrics=[f"{run}/metrics.json" for run in RUNS],
-        grad_norms=[f"{run}/grad_norms.csv" for run in RUNS],
-        steps=[f"{run}/steps.csv" for run in RUNS],
         latency="results/latency.csv",
     output:
         report(

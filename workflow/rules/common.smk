@@ -11,9 +11,8 @@ from snakemake.utils import validate
 from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
-from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
+from cnnlab.files import RUN_FILES, incomplete_runs, path_problem  # RUN_FILES: what a finished run holds
 from cnnlab.models import build_check as model_check
-from cnnlab.models.memory_sizes import checked_model_memory
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.provenance import lock_notice, lock_status
 from cnnlab.plan.collisions import check_collisions
@@ -43,11 +42,12 @@ try:
     cnnlab_config.check_runs(RUNS, config["scale"])
 except cnnlab_config.ConfigError as e:
     raise WorkflowError(f"config error: {e}") from None
-# Every model is checked as it will train (one step on the meta device) before any job
-# starts; a bad argument value, a model that cannot take the images or returns no logits is
-# reported here, for all variants at once. Cached, so a rerun with no new model is instant.
+# Every model is checked as it will train (one step, on the CPU or the meta device) before
+# any job starts; a bad argument value, a model that cannot take the images or returns no
+# logits is reported here, for all variants at once. The same step counts its FLOPs and
+# memory. Cached, so a rerun with no new model is instant.
 try:
-    MODEL_FLOPS = model_check.checked_model_flops(
+    MODEL_FACTS = model_check.checked_models(
         RUNS,
         Path(".snakemake/cnnlab"),
         probes={
@@ -62,13 +62,12 @@ except ValueError as e:
 # run that would not fit this machine, or its GPU, stops here with the setting that would
 # make it fit. Only where jobs run on this machine (a cluster's profile asks for each job's
 # memory; its jobs' own starts check nothing), and only for runs not trained yet (a report
-# of runs trained elsewhere needs none of it). Counted for all runs: one cache.
+# of runs trained elsewhere needs none of it).
 if workflow.local_exec and not workflow.remote_exec:
     try:
-        MODEL_MEMORY = checked_model_memory(RUNS, Path(".snakemake/cnnlab"))
         check_memory(
             {r: s for r, s in RUNS.items() if not os.path.exists(f"{r}/metrics.json")},
-            MODEL_MEMORY,
+            model_check.per_run(RUNS, MODEL_FACTS),
             {"memory": available_memory(), "gpu": smallest_gpu_memory()},
             config["scale"],
             folders=FOLDERS,
@@ -76,7 +75,7 @@ if workflow.local_exec and not workflow.remote_exec:
         )
     except cnnlab_config.ConfigError as e:
         raise WorkflowError(f"config error: {e}") from None
-RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FLOPS))
+RUN_PRIORITY = model_check.priorities(model_check.run_costs(RUNS, MODEL_FACTS))
 FIGURES = figure_names(STUDY_CONFIG)
 SCALE = cnnlab_config.scale_settings(config)
 SYNTHETIC = SCALE["synthetic"]
@@ -163,10 +162,11 @@ def figure(w, kind):
     return fig
 
 
-def figure_runs(w, kind, filename):
-    """File ``filename`` of each run the figure is drawn from (plan.figures)."""
+def figure_runs(w, kind):
+    """The metrics.json of each run the figure is drawn from (plan.figures); the script
+    reads the run file it draws beside it."""
     runs = figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)
-    return [os.path.join(run, filename) for run in runs]
+    return [f"{run}/metrics.json" for run in runs]
 
 
 def figure_specs(w, kind):
@@ -260,14 +260,29 @@ def job_variant_spec(w):
 
 # A run that trains exactly what an earlier run trains (same spec but for study, variant
 # and label: Task 1's residual CNN is Task 3's basic-block ResNet) is not trained again: its
-# folder gets a copy of that run's files, with its own spec in metrics.json. For every
-# other run this rule's input names no file that exists or can be made, so Snakemake falls
-# back to `train` (the ruleorder says which to try first).
+# folder gets a copy of that run's files, with its own spec in metrics.json. share_run's
+# wildcards match only those runs' names (and where names cross, runs that are not shared:
+# for them its input names no file that exists or can be made, so Snakemake falls back to
+# `train`; the ruleorder says which to try first).
 SHARED_RUNS = shared_runs(RUNS)
+# Finished runs that lost a file since (cnnlab.files.incomplete_runs): retrained by
+# retrain_incomplete, which declares every file of a run. Not looked for in a cluster job,
+# which only runs the job it was given.
+INCOMPLETE_RUNS = [] if workflow.remote_exec else incomplete_runs(RUNS)
+
+
+def names_pattern(runs):
+    """Wildcard patterns that match the study, dataset and variant names of ``runs`` (of a
+    rule that only these runs need): every other run then has one candidate rule, not
+    two, in a plan of 10,000 runs. "(?!)" matches nothing."""
+    return {
+        key: "|".join(sorted({re.escape(RUNS[run][key]) for run in runs})) or "(?!)"
+        for key in ("study", "dataset", "variant")
+    }
 
 
 def shared_run_sources(w):
     sources = [SHARED_RUNS.get(run) for run in job_runs(w)]
     if None in sources:
         return "results/.trained-here-not-shared"  # nothing makes it, so `train` runs
-    return [f"{source}/{name}" for source in sources for name in RUN_FILES]
+    return [f"{source}/metrics.json" for source in sources]

@@ -13,7 +13,8 @@ rule run_figure:
     """Figures drawn from per-run tables (learning curves: curve.csv, gradient flow:
     grad_norms.csv, stability: steps.csv); the plot function has the kind's name."""
     input:
-        tables=lambda w: figure_runs(w, w.kind, FIGURE_KINDS[w.kind].drawn_from),
+        # Each run's table (the kind's drawn_from) is read beside its metrics.json.
+        runs=lambda w: figure_runs(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -39,7 +40,7 @@ rule comparison:
     (accuracy vs parameters and time, latency) and a dataset's sweeps (accuracy vs each
     swept value); the plot function has the kind's name."""
     input:
-        metrics=lambda w: figure_runs(w, w.kind, "metrics.json"),
+        metrics=lambda w: figure_runs(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -58,7 +59,7 @@ rule comparison:
 rule confusion:
     """The confusion matrices of a study's dataset, one per variant, summed over seeds."""
     input:
-        confusion=lambda w: figure_runs(w, "confusion", "confusion.csv"),
+        runs=lambda w: figure_runs(w, "confusion"),
     output:
         figure_report("results/figures/{name}_confusion.png", kind="confusion"),
     log:
@@ -77,7 +78,7 @@ rule probe_figure:
     effective receptive field, first-layer filters and activations, feature maps by depth.
     """
     input:
-        models=lambda w: figure_runs(w, w.kind, "model.pt"),
+        runs=lambda w: figure_runs(w, w.kind),
         data=lambda w: prepared(figure(w, w.kind)["dataset"]),
     output:
         figure_report("results/figures/{name}_{kind}.png"),

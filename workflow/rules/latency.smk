@@ -10,8 +10,9 @@ localrules:
 rule latency:
     """Measure each variant's single-image latency and batched throughput on the CPU."""
     input:
-        models=[
-            f"{run}/model.pt"
+        # Each model.pt is read beside its run's metrics.json.
+        runs=[
+            f"{run}/metrics.json"
             for run, spec in RUNS.items()
             if spec["seed"] == PROBE_SEED
         ],

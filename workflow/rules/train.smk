@@ -11,13 +11,16 @@
 # `--set-threads train=N`. A job stopped by SIGTERM saves results/resume/<run>.pt and the
 # next attempt (--retries, a rerun) resumes from it. The job also writes the confusion
 # matrix and per-class accuracy from its last test evaluation: no second process has to
-# load the model again.
+# load the model again. Its output is each run's metrics.json, written last (the other files
+# of a run beside it: cnnlab.files.RUN_FILES): one declared file per run keeps planning a
+# study of 10,000 runs fast; a run killed before the end has no metrics.json and trains
+# again, and a finished run that lost another file is retrained by retrain_incomplete.
 rule train:
     """Train the job's runs (one, or every seed of a variant) and write all of their files."""
     input:
         data=prepared_data,
     output:
-        [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
+        [f"{run}/metrics.json" for run in JOB_RUNS],
     log:
         [cnnlab_config.log_path(run, "train") for run in JOB_RUNS],
     benchmark:
@@ -35,10 +38,20 @@ rule train:
         "../../scripts/train.py"
 
 
+# A finished run (its metrics.json exists) that lost another of its files: the same job,
+# declaring every file of its runs, so that Snakemake sees the missing one and retrains.
+# Its wildcards match only those runs' names (INCOMPLETE_RUNS, usually none).
+use rule train as retrain_incomplete with:
+    output:
+        [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
+    wildcard_constraints:
+        **names_pattern(INCOMPLETE_RUNS),
+
+
 # A run whose spec equals an earlier run's but for study, variant and label is copied, not
-# trained again (SHARED_RUNS in common.smk); for every other run share_run's input names no
-# file that can be made, so Snakemake falls back to `train`.
-ruleorder: share_run > train
+# trained again (SHARED_RUNS in common.smk). It declares every file it copies: the shared
+# runs are few.
+ruleorder: share_run > retrain_incomplete > train
 
 
 localrules:
@@ -47,10 +60,12 @@ localrules:
 
 rule share_run:
     """Copy the files of the run that trained this run's network (see SHARED_RUNS)."""
+    wildcard_constraints:
+        **names_pattern(SHARED_RUNS),
     input:
         shared_run_sources,
     output:
-        rules.train.output,
+        [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
     log:
         [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
     params:

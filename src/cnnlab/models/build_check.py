@@ -1,12 +1,17 @@
 """Check every model the config declares before any job starts, as it will train: built,
 in training mode, one batch of two images of the dataset's shape through it, its output a
 floating tensor of shape (batch, classes), one backward pass (``training_step``); and count
-what one image costs.
+what it costs: FLOPs of one image, parameters and the activations it keeps for training
+(``memory_sizes``), all from the one step.
 
-On PyTorch's ``meta`` device (shapes only, no memory, no arithmetic): a ResNet on 224x224
-images is checked in a fraction of a second. A model that reads its tensors' values (an
-``.item()``, a branch on data) cannot run there; it takes the same step on a real batch of
-two on the CPU instead.
+A small model on small images (the built-in ones on MNIST or CIFAR-10) takes the step on
+the CPU, on a real batch of two; any other on PyTorch's ``meta`` device (shapes only, no
+memory, no arithmetic), where a ResNet on 224x224 images is checked in a fraction of a
+second. The CPU is chosen where it is cheap because the meta device runs each operation's
+shape rules in Python: for the 34 models of the built-in config a step there takes two to
+three times as long (benchmarks/dag.py times the cold start). A model that reads its
+tensors' values (an ``.item()``, a branch on data) cannot run on meta; it takes the step
+on the CPU instead.
 
 A model argument of the right name but a wrong value (``hidden: "abc"``, a kernel too
 large for the image), a model that cannot take the dataset's channels, one that returns a
@@ -32,7 +37,11 @@ from cnnlab.models.user_models import TORCHVISION, ModelSourceError
 # The library code the check runs (its own steps, the built-in models, the probes), and the
 # packages whose code builds a ``torchvision.<name>`` model: a change to either re-checks.
 CHECK_CODE = ("cnnlab.models.build_check", "cnnlab.models.registry", "cnnlab.models.probes",
-              "cnnlab.models.training_step")
+              "cnnlab.models.training_step", "cnnlab.models.memory_sizes")
+# At most this many parameters and pixels per image, a model's step runs on the CPU: its
+# weights, gradients and a batch of two take a few tens of MB and milliseconds there.
+CPU_PARAMETERS = 5_000_000
+CPU_PIXELS = 64 * 64
 MODEL_PACKAGES = ("torch", "torchvision")
 
 
@@ -46,14 +55,16 @@ def model_key(spec: dict) -> str:
                        spec["model_args"], spec.get("model_source")], sort_keys=True)
 
 
-def on_meta_else_cpu(work):
+def on_meta_else_cpu(work, cpu_first=False):
     """``work(device)`` on the meta device (shapes only, no memory), or on the CPU where the
     meta device cannot run it: a model that reads its values (``.item()``, a branch on
-    data) raises there. Anything else raises as it would on the CPU."""
+    data) raises there. Anything else raises as it would on the CPU. ``cpu_first``: straight
+    on the CPU (a small model, where that is faster)."""
     import torch
 
     try:
-        return work("meta")
+        if not cpu_first:
+            return work("meta")
     except Exception as e:  # noqa: BLE001 - only what the meta device cannot do is retried
         # Meta tensors have no values: ".item() cannot be called on meta tensors", "Cannot
         # copy out of meta tensor". Anything else fails on the CPU alike.
@@ -64,12 +75,16 @@ def on_meta_else_cpu(work):
 
 
 def _build(spec: dict, args: dict):
-    """The model of ``spec`` with ``args`` after one training step (``training_step``) on
-    the meta device, or on the CPU where the meta device cannot run it, and the FLOPs of one
-    image's forward pass; raises whatever building or the step raises."""
+    """The model of ``spec`` with ``args`` after one training step (``training_step``), on
+    the CPU for a small model on small images, else on the meta device (on the CPU where the
+    meta device cannot run it), and what it costs (``model_facts``); raises whatever
+    building or the step raises."""
+    import math
+
     import torch
 
-    from cnnlab.models.registry import build_for_spec
+    from cnnlab.models.memory_sizes import memory_per_image
+    from cnnlab.models.registry import build_for_spec, count_parameters
     from cnnlab.models.training_step import training_step
 
     info = DATASETS[spec["dataset"]]
@@ -78,12 +93,31 @@ def _build(spec: dict, args: dict):
     def step(device):
         with torch.device(device):
             net = build_for_spec(spec, info.shape, len(info.classes))
-        return net, training_step(net, info.shape, len(info.classes), device)
+        costs = training_step(net, info.shape, len(info.classes), device)
+        return net, {"flops": costs["flops"],
+                     **memory_per_image(net, info.shape, device, costs)}
 
-    return on_meta_else_cpu(step)
+    def small():
+        if math.prod(info.shape[1:]) > CPU_PIXELS:
+            return False
+        try:
+            with torch.device("meta"):  # counted without memory: no weights are made
+                net = build_for_spec(spec, info.shape, len(info.classes))
+        except Exception:  # noqa: BLE001 - the step itself says what is wrong
+            return False
+        return count_parameters(net) <= CPU_PARAMETERS
+
+    return on_meta_else_cpu(step, cpu_first=small())
 
 
-def _build_and_count(spec: dict, args: dict) -> int:
+def model_facts(spec: dict) -> dict[str, int]:
+    """What the model of ``spec`` costs, from one training step: ``flops`` of one image's
+    forward pass, and ``parameters``, ``saved_per_image`` and ``largest_per_image``
+    (``memory_sizes.memory_per_image``)."""
+    return _build(spec, spec["model_args"])[1]
+
+
+def _build_and_count(spec: dict, args: dict) -> dict[str, int]:
     return _build(spec, args)[1]
 
 
@@ -114,8 +148,8 @@ def _culprits(spec: dict, required: dict | None = None) -> list[str]:
 
 
 def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = None
-                 ) -> tuple[dict[str, int], list[str]]:
-    """``({model key: forward FLOPs per image}, [problems])`` for the distinct models of
+                 ) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """``({model key: model_facts}, [problems])`` for the distinct models of
     ``runs``; each problem names study, dataset, variant, argument and value. ``probes``:
     the probe figures each study asks for (``{study: [kind, ...]}``); a model the probes
     cannot look inside is a problem naming the variant and the probes."""
@@ -124,7 +158,7 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
     from cnnlab.models.training_step import TrainingStepError
 
     probes = probes or {}
-    flops, problems, seen = {}, [], set()
+    facts, problems, seen = {}, [], set()
     for spec in runs.values():
         key = model_key(spec)
         probed = probes.get(spec["study"])
@@ -135,7 +169,7 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
             problems.append(f"{_describe(spec)}: {why}")
             continue
         try:
-            net, flops[key] = _build(spec, spec["model_args"])
+            net, facts[key] = _build(spec, spec["model_args"])
             if probed and (why := probe_problem(net)):
                 problems.append(f"{_describe(spec)}: study {spec['study']!r} asks for probes "
                                 f"{', '.join(probed)}, but {why}; leave the variant out of "
@@ -147,7 +181,7 @@ def check_models(runs: dict[str, dict], probes: dict[str, list[str]] | None = No
                             f"{spec['dataset']}: {e}")
         except Exception as e:  # noqa: BLE001
             problems.append(_build_problem(spec, e))
-    return flops, problems
+    return facts, problems
 
 
 def _built_by(spec: dict) -> str:
@@ -204,9 +238,10 @@ def _raises_anyway(spec: dict) -> str | None:
                 f"{type(e).__name__}: {e}{at}")
 
 
-def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
-                        probes: dict[str, list[str]] | None = None) -> dict[str, int]:
-    """``check_models`` with its answer kept in ``cache_dir``, keyed by the models declared
+def checked_models(runs: dict[str, dict], cache_dir: Path,
+                   probes: dict[str, list[str]] | None = None) -> dict[str, dict[str, int]]:
+    """``check_models`` with its answer (``{model key: model_facts}``) kept in
+    ``cache_dir``, keyed by the models declared
     (``model_key``: with their datasets' shapes and classes), the probes asked for, the
     meaning of the check's and the models' code (``library_digest``) and the versions of
     PyTorch and torchvision: a rerun with nothing new neither imports PyTorch nor builds
@@ -220,11 +255,16 @@ def checked_model_flops(runs: dict[str, dict], cache_dir: Path,
     known = read_json_cache(cached)
     if isinstance(known, dict) and set(known) == set(keys):
         return known
-    flops, problems = check_models(runs, probes)
+    facts, problems = check_models(runs, probes)
     if problems:
         raise ValueError("models that cannot be built:\n  " + "\n  ".join(problems))
-    write_json_cache(cached, flops)
-    return flops
+    write_json_cache(cached, facts)
+    return facts
+
+
+def per_run(runs: dict[str, dict], facts: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """``{run: model_facts}``: each run's model's facts."""
+    return {path: facts[model_key(spec)] for path, spec in runs.items()}
 
 
 def _version(package: str) -> str | None:
@@ -235,13 +275,15 @@ def _version(package: str) -> str | None:
         return None
 
 
-def run_costs(runs: dict[str, dict], flops: dict[str, int]) -> dict[str, float]:
-    """Each run's estimated training cost: forward FLOPs per image x training images x
-    epochs (the backward pass is about twice the forward for every model alike)."""
+def run_costs(runs: dict[str, dict], facts: dict[str, dict]) -> dict[str, float]:
+    """Each run's estimated training cost: forward FLOPs per image (``facts``: of
+    ``checked_models``) x training images x epochs (the backward pass is about twice the
+    forward for every model alike)."""
     costs = {}
     for path, spec in runs.items():
         images = spec["data"]["train_size"] or DATASETS[spec["dataset"]].train_images
-        costs[path] = flops.get(model_key(spec), 0) * images * spec["training"]["epochs"]
+        flops = facts.get(model_key(spec), {}).get("flops", 0)
+        costs[path] = flops * images * spec["training"]["epochs"]
     return costs
 
 

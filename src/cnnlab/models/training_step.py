@@ -1,6 +1,7 @@
 """One training step of a model, as a run will take it, on a batch of no data: training
-mode, the forward pass counted in FLOPs, its output checked to be what the training loop
-and the evaluation need, cross-entropy and one backward pass.
+mode, the forward pass counted in FLOPs and in the activations autograd saves for the
+backward pass, its output checked to be what the training loop and the evaluation need,
+cross-entropy and one backward pass.
 
 Why training mode: some models answer differently there (torchvision's ``googlenet`` and
 ``inception_v3`` return their auxiliary logits beside the logits), and batch norm needs
@@ -57,10 +58,52 @@ def _aux_logits_hint(net) -> str:
     return ""
 
 
-def training_step(net, in_shape, classes: int, device) -> int:
+class SavedTensors:
+    """Every tensor autograd saves for the backward pass while the context is open
+    (``saved_tensors_hooks``), each counted once: the activations a training step holds."""
+
+    def __init__(self):
+        self.tensors, self._ids = [], set()
+
+    def _pack(self, t):
+        if id(t) not in self._ids:  # a tensor saved by two operations is held once
+            self._ids.add(id(t))
+            self.tensors.append(t)  # kept alive, so that no other tensor reuses its id
+        return t
+
+    def __enter__(self):
+        import torch
+
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._hooks.__exit__(*exc)
+
+    def bytes(self, batch: int) -> tuple[int, int]:
+        """(bytes of every saved tensor, bytes of the largest with ``batch`` as its first
+        dimension)."""
+        sizes = [t.nelement() * t.element_size() for t in self.tensors]
+        batched = [n for t, n in zip(self.tensors, sizes) if t.dim() and t.shape[0] == batch]
+        return sum(sizes), max(batched, default=0)
+
+
+def saved_bytes(net, in_shape, batch: int, device) -> tuple[int, int]:
+    """``SavedTensors.bytes`` of one training-mode forward pass of ``batch`` images."""
+    import torch
+
+    with SavedTensors() as saved:
+        net(torch.zeros(batch, *in_shape, device=device))
+    return saved.bytes(batch)
+
+
+def training_step(net, in_shape, classes: int, device) -> dict[str, int]:
     """Run one training step of ``net`` (built on ``device``) on ``BATCH`` images of
-    ``in_shape``; return the forward FLOPs of one image. Raises ``TrainingStepError`` for
-    a wrong output or a failing backward pass, and whatever the forward pass raises."""
+    ``in_shape``; return ``flops`` (of one image's forward pass) and ``saved`` and
+    ``largest_saved`` (``SavedTensors.bytes`` of the step's forward pass). Raises
+    ``TrainingStepError`` for a wrong output or a failing backward pass, and whatever the
+    forward pass raises."""
     import torch
     import torch.nn.functional as F
     from torch.utils.flop_counter import FlopCounterMode
@@ -68,7 +111,7 @@ def training_step(net, in_shape, classes: int, device) -> int:
     net.train()
     x = torch.rand(BATCH, *in_shape, device=device)
     labels = torch.zeros(BATCH, dtype=torch.long, device=device)
-    with FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter, SavedTensors() as saved:
         out = net(x)
     if problem := output_problem(out, BATCH, classes):
         raise TrainingStepError(problem + _aux_logits_hint(net))
@@ -77,4 +120,6 @@ def training_step(net, in_shape, classes: int, device) -> int:
         F.cross_entropy(out.float(), labels).backward()
     except Exception as e:  # noqa: BLE001 - any failure is the message
         raise TrainingStepError(f"its backward pass raises {type(e).__name__}: {e}") from e
-    return int(counter.get_total_flops()) // BATCH
+    total, largest = saved.bytes(BATCH)
+    return {"flops": int(counter.get_total_flops()) // BATCH, "saved": total,
+            "largest_saved": largest}

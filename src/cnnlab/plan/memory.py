@@ -56,7 +56,7 @@ SMALLEST = {"batch_size": 1, "eval_batch_size": 1, "image_size": 8}
 
 def job_memory(spec: dict, model: dict[str, int], **change) -> dict[str, int]:
     """The bytes of each part of ``spec``'s job (module docstring) for ``model``
-    (``models.memory_sizes.model_memory``, counted at the dataset's image shape);
+    (``models.build_check.model_facts``, counted at the dataset's image shape);
     ``change``: other values of ``train_size``, ``batch_size``, ``eval_batch_size`` or
     ``image_size`` (a side, or [H, W]; activations scale with the pixels)."""
     t, d = spec["training"], spec["data"]
@@ -95,7 +95,7 @@ def memory_problems(runs: dict[str, dict], models: dict[str, dict],
                     available: dict[str, int | None], scale: str,
                     folders=(), jobs_per_gpu: int = 1) -> list[str]:
     """One line per variant of ``runs`` whose job would not fit: its estimate, the memory
-    there is and the settings that would make it fit. ``models``: ``{run: model_memory}``;
+    there is and the settings that would make it fit. ``models``: ``{run: model_facts}``;
     ``available``: bytes of the machine's memory (``"memory"``; None: unknown) and of its
     smallest GPU (``"gpu"``; None: no GPU, every run trains on the CPU), that GPU shared by
     ``jobs_per_gpu`` jobs; ``folders``: the image folders, whose ``image_size`` may be a
