@@ -1,5 +1,5 @@
 """Rule latency: adapter to cnnlab.models.speed.latency_table (one thread, nothing beside it)."""
-from cnnlab.files import beside
+from cnnlab.run_files import beside
 from cnnlab.training.device import configure_threads
 from cnnlab.models.speed import latency_table
 from cnnlab.logs import log_to

@@ -1,6 +1,6 @@
 """Rule confusion: adapter to cnnlab.report.plots.confusion (each variant's seeds summed)."""
 from cnnlab.analysis.run_tables import read_confusion_csv
-from cnnlab.files import beside
+from cnnlab.run_files import beside
 from cnnlab.logs import log_to
 from cnnlab.report.plots import confusion
 

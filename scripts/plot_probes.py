@@ -6,7 +6,7 @@ from cnnlab.report import plots
 from cnnlab.models import probes
 from cnnlab.models.checkpoint import load_checkpoint, normalize
 from cnnlab.data.prepared import load_prepared
-from cnnlab.files import beside
+from cnnlab.run_files import beside
 from cnnlab.logs import log_to
 
 IMAGES = 8  # the first test images: fixed, the same for every model

@@ -2,7 +2,7 @@
 from cnnlab.report import plots
 from cnnlab.logs import log_to
 from cnnlab.analysis.summary import read_run_tables
-from cnnlab.files import beside
+from cnnlab.run_files import beside
 from cnnlab.report.figure_kinds import KINDS
 
 with log_to(snakemake.log[0]):

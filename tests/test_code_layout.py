@@ -16,7 +16,7 @@ from conftest import REPO
 
 LIBRARY = REPO / "src" / "cnnlab"
 # Helpers every layer may use; they import nothing of cnnlab.
-BASE = {"cnnlab.files", "cnnlab.logs", "cnnlab.provenance", "cnnlab.code_digest"}
+BASE = {"cnnlab.files", "cnnlab.run_files", "cnnlab.logs", "cnnlab.provenance", "cnnlab.code_digest"}
 # What each package may import besides itself and BASE, bottom to top: data, models
 # (networks and what looks inside them), training (a run); beside them, torch-free,
 # analysis (statistics and answers from the summary table), report (tables, figures and

@@ -59,29 +59,6 @@ def path_problem(path, kind: str = "folder") -> str | None:
 
 # The files a finished run leaves in its folder (cnnlab.training.run_outputs writes them,
 # metrics.json last, so a run whose metrics.json exists has all of them). The workflow
-# declares and asks for a run's metrics.json only: one file per run keeps Snakemake's
-# planning of a 10,000-run study near its own floor (benchmarks/dag.py); rules that
-# read the other files find them beside it (``beside``), and a finished run that lost one
-# of them is retrained (``incomplete_runs``).
+# declares and asks for a run's metrics.json only (cnnlab.run_files).
 RUN_FILES = ("model.pt", "history.csv", "curve.csv", "grad_norms.csv", "steps.csv",
              "confusion.csv", "per_class.csv", "metrics.json")
-
-
-def beside(metrics_files, name: str) -> list[str]:
-    """The run file ``name`` of each run given by its ``metrics.json``."""
-    return [str(Path(f).with_name(name)) for f in metrics_files]
-
-
-def incomplete_runs(runs) -> list[str]:
-    """The run folders whose ``metrics.json`` exists but not every other file of
-    ``RUN_FILES`` (deleted by hand, or lost with a disk): Snakemake would not see it, since
-    it is asked for metrics.json alone. One directory listing per run folder."""
-    incomplete = []
-    for run in runs:
-        try:
-            present = set(os.listdir(run))
-        except OSError:  # not trained yet
-            continue
-        if "metrics.json" in present and not present.issuperset(RUN_FILES):
-            incomplete.append(run)
-    return incomplete

@@ -9,6 +9,7 @@ rule summary:
     input:
         # Each run's grad_norms.csv and steps.csv are read beside it.
         metrics=[f"{run}/metrics.json" for run in RUNS],
+        lost=lost_files(RUNS),
         latency="results/latency.csv",
     output:
         report(

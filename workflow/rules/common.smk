@@ -11,7 +11,8 @@ from snakemake.utils import validate
 from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
-from cnnlab.files import RUN_FILES, incomplete_runs, path_problem  # RUN_FILES: what a finished run holds
+from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
+from cnnlab.run_files import incomplete_runs
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.provenance import lock_notice, lock_status
@@ -165,8 +166,15 @@ def figure(w, kind):
 def figure_runs(w, kind):
     """The metrics.json of each run the figure is drawn from (plan.figures); the script
     reads the run file it draws beside it."""
-    runs = figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)
-    return [f"{run}/metrics.json" for run in runs]
+    return [
+        f"{run}/metrics.json"
+        for run in figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)
+    ]
+
+
+def figure_lost(w, kind):
+    """lost_files of the runs a figure is drawn from."""
+    return lost_files(figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED))
 
 
 def figure_specs(w, kind):
@@ -265,10 +273,27 @@ def job_variant_spec(w):
 # for them its input names no file that exists or can be made, so Snakemake falls back to
 # `train`; the ruleorder says which to try first).
 SHARED_RUNS = shared_runs(RUNS)
-# Finished runs that lost a file since (cnnlab.files.incomplete_runs): retrained by
-# retrain_incomplete, which declares every file of a run. Not looked for in a cluster job,
-# which only runs the job it was given.
-INCOMPLETE_RUNS = [] if workflow.remote_exec else incomplete_runs(RUNS)
+# Finished runs that lost a file since ({run: missing files}, cnnlab.run_files):
+# every rule that reads such a run asks for its missing files too (its input `lost`), which
+# retrain_incomplete makes (it declares every file of a run). Not looked for in a cluster
+# job, which only runs the job it was given.
+INCOMPLETE_RUNS = {} if workflow.remote_exec else incomplete_runs(RUNS)
+if INCOMPLETE_RUNS:
+    print(
+        f"{len(INCOMPLETE_RUNS)} finished run(s) lack files, retrained when a rule that "
+        "reads them runs, or when asked for, e.g. snakemake --cores 1 "
+        + " ".join(
+            f"{run}/{names[0]}" for run, names in list(INCOMPLETE_RUNS.items())[:3]
+        ),
+        file=sys.stderr,
+    )
+
+
+def lost_files(runs):
+    """The files finished runs among ``runs`` lost (INCOMPLETE_RUNS): a rule that reads the
+    runs asks for them beside their metrics.json (input `lost`), so that they are retrained
+    first; usually none."""
+    return [f"{run}/{name}" for run in runs for name in INCOMPLETE_RUNS.get(run, ())]
 
 
 def names_pattern(runs):

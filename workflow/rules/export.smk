@@ -12,6 +12,7 @@ rule export:
         summary="results/summary.csv",
         # Each run's history.csv and curve.csv are read beside it.
         runs=[f"{run}/metrics.json" for run in RUNS],
+        lost=lost_files(RUNS),
     output:
         directory("results/tracking"),
     log:

@@ -15,6 +15,7 @@ rule run_figure:
     input:
         # Each run's table (the kind's drawn_from) is read beside its metrics.json.
         runs=lambda w: figure_runs(w, w.kind),
+        lost=lambda w: figure_lost(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -41,6 +42,7 @@ rule comparison:
     swept value); the plot function has the kind's name."""
     input:
         metrics=lambda w: figure_runs(w, w.kind),
+        lost=lambda w: figure_lost(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -60,6 +62,7 @@ rule confusion:
     """The confusion matrices of a study's dataset, one per variant, summed over seeds."""
     input:
         runs=lambda w: figure_runs(w, "confusion"),
+        lost=lambda w: figure_lost(w, "confusion"),
     output:
         figure_report("results/figures/{name}_confusion.png", kind="confusion"),
     log:
@@ -79,6 +82,7 @@ rule probe_figure:
     """
     input:
         runs=lambda w: figure_runs(w, w.kind),
+        lost=lambda w: figure_lost(w, w.kind),
         data=lambda w: prepared(figure(w, w.kind)["dataset"]),
     output:
         figure_report("results/figures/{name}_{kind}.png"),

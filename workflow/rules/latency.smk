@@ -16,6 +16,7 @@ rule latency:
             for run, spec in RUNS.items()
             if spec["seed"] == PROBE_SEED
         ],
+        lost=lost_files(run for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED),
     output:
         "results/latency.csv",
     log:

@@ -60,14 +60,14 @@ localrules:
 
 rule share_run:
     """Copy the files of the run that trained this run's network (see SHARED_RUNS)."""
-    wildcard_constraints:
-        **names_pattern(SHARED_RUNS),
     input:
         shared_run_sources,
     output:
         [f"{run}/{name}" for run in JOB_RUNS for name in RUN_FILES],
     log:
         [cnnlab_config.log_path(run, "share_run") for run in JOB_RUNS],
+    wildcard_constraints:
+        **names_pattern(SHARED_RUNS),
     params:
         specs=lambda w: [cnnlab_config.trained_spec(spec) for spec in job_specs(w)],
         run_dirs=job_runs,
