@@ -222,3 +222,22 @@ def test_the_step_counts_the_same_on_the_cpu_as_on_meta(monkeypatch):
     on_meta = model_check.model_facts(spec)
     assert devices == [True, False]
     assert on_cpu == on_meta and on_cpu["flops"] > 0 and on_cpu["saved_per_image"] > 0
+
+
+@pytest.mark.parametrize("model, args", [("mlp", {}), ("simple_cnn", {}), ("resnet", {}),
+                                         ("kernel_cnn", {"kernel_size": 5}),
+                                         ("deep_cnn", {"depth": 8})])
+def test_the_layer_flops_are_pytorch_s_count_for_a_cnn(model, args):
+    """The check counts the FLOPs of the convolution and linear layers (hooks, no dispatch
+    mode): for the built-in networks that is all PyTorch's FlopCounterMode counts."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnlab.models.registry import build_model
+    from cnnlab.models.training_step import LayerFlops
+
+    net = build_model(model, (3, 32, 32), 10, **args).train()
+    x = torch.rand(2, 3, 32, 32)
+    with FlopCounterMode(display=False) as pytorch, LayerFlops(net) as layers:
+        net(x)
+    assert layers.total == pytorch.get_total_flops() > 0

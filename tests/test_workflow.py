@@ -154,24 +154,25 @@ def test_a_network_two_studies_share_is_trained_once(built):
     assert rows["trained_as"].str.startswith("results/runs/task1/cifar10/resnet").all()
 
 
-def test_a_finished_run_that_lost_a_file_is_retrained_and_its_readers_redrawn(built_copy):
+def test_a_finished_run_that_lost_a_file_is_retrained_before_what_reads_it(built_copy):
     """The workflow declares a run's metrics.json alone (one file per run keeps planning
-    10,000 runs fast); a run whose metrics.json exists but another of its files is gone is
-    still retrained when asked for, alone, and what reads it is rebuilt. A shared run that
-    lost a file is copied again, not trained."""
-    run = "results/runs/task1/mnist/mlp/seed0"
-    (built_copy / run / "curve.csv").unlink()
-    shared = "results/runs/task3/cifar10/basic/seed1"
-    (built_copy / shared / "model.pt").unlink()
-    out = snakemake(built_copy, f"{run}/metrics.json", f"{shared}/metrics.json")
-    counts = job_counts(out)
-    assert counts == {"retrain_incomplete": 1, "share_run": 1}, out[-3000:]
-    assert "Missing output files" in out and "curve.csv" in out
-    assert (built_copy / run / "curve.csv").exists() and (built_copy / shared / "model.pt").exists()
-    # The learning-curve figure and the report read the retrained run: rebuilt with it.
-    out = snakemake(built_copy, "report")
-    assert {"summary", "report"} <= set(job_counts(out)), out[-3000:]
-    assert "train" not in job_counts(out) and "retrain_incomplete" not in job_counts(out)
+    10,000 runs fast). A finished run that lost another file is found at the start: a rule
+    that reads the run and has to run asks for the lost file, so the run is retrained
+    first; asked for by its path, it is retrained alone. A shared run that lost a file is
+    copied again, not trained."""
+    run = built_copy / "results/runs/task1/mnist/mlp/seed0"
+    (run / "curve.csv").unlink()
+    figure = built_copy / "results/figures/task1_learning_curves.png"
+    figure.unlink()
+    out = snakemake(built_copy, "results/figures/task1_learning_curves.png")
+    assert "1 finished run(s) lack files" in out
+    assert job_counts(out) == {"retrain_incomplete": 1, "run_figure": 1}, out[-3000:]
+    assert (run / "curve.csv").exists() and figure.exists()
+    shared = "results/runs/task3/cifar10/basic/seed1/model.pt"
+    (built_copy / shared).unlink()
+    out = snakemake(built_copy, shared)
+    assert job_counts(out) == {"share_run": 1}, out[-3000:]
+    assert (built_copy / shared).exists()
 
 
 def test_train_job_per_variant_trains_a_variant_s_seeds_in_one_job_and_shares_them(tmp_path):
