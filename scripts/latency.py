@@ -6,6 +6,6 @@ from cnnlab.logs import log_to
 
 with log_to(snakemake.log[0]):
     configure_threads(1)
-    table = latency_table(beside(snakemake.input.runs, "model.pt"), snakemake.params.specs)
+    table = latency_table(beside(snakemake.params.runs, "model.pt"), snakemake.params.specs)
     table.to_csv(snakemake.output[0], index=False)
     print(table.to_string(index=False))

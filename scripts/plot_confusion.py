@@ -6,7 +6,7 @@ from cnnlab.report.plots import confusion
 
 with log_to(snakemake.log[0]):
     matrices = {}
-    for path, label in zip(beside(snakemake.input.runs, "confusion.csv"), snakemake.params.labels):
+    for path, label in zip(beside(snakemake.params.runs, "confusion.csv"), snakemake.params.labels):
         matrix = read_confusion_csv(path)  # class names as text: 007, NA
         matrices[label] = matrices[label] + matrix if label in matrices else matrix
     confusion(matrices, snakemake.output[0], title=snakemake.params.title)

@@ -6,6 +6,6 @@ from cnnlab.analysis.summary import build_summary
 
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)
-    draw(build_summary(snakemake.input.metrics, shown=snakemake.params.shown),
+    draw(build_summary(snakemake.params.runs, shown=snakemake.params.shown),
          snakemake.output[0],
          title=snakemake.params.title)

@@ -14,7 +14,7 @@ IMAGES = 8  # the first test images: fixed, the same for every model
 with log_to(snakemake.log[0]):
     images = torch.from_numpy(load_prepared(snakemake.input.data).test_images[:IMAGES])
     kind, rows = snakemake.wildcards.kind, []
-    for path, spec in zip(beside(snakemake.input.runs, "model.pt"), snakemake.params.specs):
+    for path, spec in zip(beside(snakemake.params.runs, "model.pt"), snakemake.params.specs):
         model, ckpt = load_checkpoint(path)
         rows.append((spec["label"], *probes.probe(kind, model, normalize(images, ckpt))))
     plots.probe_figure(kind, rows, images[0].float().numpy() / 255, snakemake.output[0],

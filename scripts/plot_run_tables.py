@@ -7,6 +7,6 @@ from cnnlab.report.figure_kinds import KINDS
 
 with log_to(snakemake.log[0]):
     draw = getattr(plots, snakemake.wildcards.kind)
-    tables = beside(snakemake.input.runs, KINDS[snakemake.wildcards.kind].drawn_from)
+    tables = beside(snakemake.params.runs, KINDS[snakemake.wildcards.kind].drawn_from)
     draw(read_run_tables(tables, snakemake.params.specs), snakemake.output[0],
          title=snakemake.params.title)

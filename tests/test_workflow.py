@@ -166,7 +166,10 @@ def test_a_finished_run_that_lost_a_file_is_retrained_before_what_reads_it(built
     figure.unlink()
     out = snakemake(built_copy, "results/figures/task1_learning_curves.png")
     assert "1 finished run(s) lack files" in out
-    assert job_counts(out) == {"retrain_incomplete": 1, "run_figure": 1}, out[-3000:]
+    # The figure reads every run of Task 1: it asks for each dataset's runs index, which
+    # asks for the lost file.
+    assert job_counts(out) == {"retrain_incomplete": 1, "runs_index": 1, "run_figure": 1}, \
+        out[-3000:]
     assert (run / "curve.csv").exists() and figure.exists()
     shared = "results/runs/task3/cifar10/basic/seed1/model.pt"
     (built_copy / shared).unlink()
@@ -448,8 +451,10 @@ def test_diverged_run_is_reported_and_the_rest_completes(built_copy, tmp_path):
 
 def test_a_figure_needs_only_its_own_runs(tmp_path):
     out = snakemake(tmp_path, "results/figures/task1_mnist_confusion.png", "-n")
-    # The three MNIST variants of task 1, two seeds each: one figure, a panel per variant.
-    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 6, "confusion": 1}
+    # The three MNIST variants of task 1, two seeds each: one figure, a panel per variant,
+    # drawn after the one file that stands for those six runs (runs_index).
+    assert job_counts(out) == {"prepare_synthetic_data": 1, "train": 6, "runs_index": 1,
+                               "confusion": 1}
 
 
 def test_rejected_config_deletes_nothing(built, tmp_path):

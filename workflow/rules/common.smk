@@ -12,7 +12,7 @@ from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
-from cnnlab.run_files import incomplete_runs
+from cnnlab.run_files import incomplete_runs, reader_inputs, run_groups, runs_index
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
 from cnnlab.provenance import lock_notice, lock_status
@@ -166,15 +166,12 @@ def figure(w, kind):
 def figure_runs(w, kind):
     """The metrics.json of each run the figure is drawn from (plan.figures); the script
     reads the run file it draws beside it."""
-    return [
-        f"{run}/metrics.json"
-        for run in figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED)
-    ]
+    return run_metrics(figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED))
 
 
-def figure_lost(w, kind):
-    """lost_files of the runs a figure is drawn from."""
-    return lost_files(figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED))
+def figure_inputs(w, kind):
+    """run_inputs of the runs the figure is drawn from."""
+    return run_inputs(figure_run_dirs(figure(w, kind), RUNS, PROBE_SEED))
 
 
 def figure_specs(w, kind):
@@ -290,10 +287,28 @@ if INCOMPLETE_RUNS:
 
 
 def lost_files(runs):
-    """The files finished runs among ``runs`` lost (INCOMPLETE_RUNS): a rule that reads the
-    runs asks for them beside their metrics.json (input `lost`), so that they are retrained
-    first; usually none."""
+    """The files finished runs among ``runs`` lost (INCOMPLETE_RUNS), asked for beside their
+    metrics.json, so that they are retrained first; usually none."""
     return [f"{run}/{name}" for run in runs for name in INCOMPLETE_RUNS.get(run, ())]
+
+
+# The runs of each study's dataset, and one file that stands for all of them (rule
+# runs_index): a rule that reads every run of a study's dataset asks for that file, not for
+# each run (cnnlab.run_files.reader_inputs). A figure of a study of 10,000 runs is then one
+# dependency, not 10,000, and planning stays near Snakemake's floor (benchmarks/dag.py).
+RUN_GROUPS = run_groups(RUNS)
+
+
+def run_inputs(runs):
+    """What a rule that reads ``runs`` asks for (cnnlab.run_files.reader_inputs); it reads
+    the runs' files through its `runs` parameter (run_metrics)."""
+    return reader_inputs(runs, RUNS, RUN_GROUPS, INCOMPLETE_RUNS)
+
+
+def run_metrics(runs):
+    """The metrics.json of each of ``runs``: a rule that reads runs gets them as its `runs`
+    parameter and finds their other files beside them (cnnlab.run_files.beside)."""
+    return [f"{run}/metrics.json" for run in runs]
 
 
 def names_pattern(runs):

@@ -10,9 +10,8 @@ rule export:
     event files (results/tracking/tensorboard)."""
     input:
         summary="results/summary.csv",
-        # Each run's history.csv and curve.csv are read beside it.
-        runs=[f"{run}/metrics.json" for run in RUNS],
-        lost=lost_files(RUNS),
+        # Each run's history.csv and curve.csv are read beside its metrics.json.
+        runs=run_inputs(RUNS),
     output:
         directory("results/tracking"),
     log:

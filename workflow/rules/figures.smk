@@ -14,8 +14,7 @@ rule run_figure:
     grad_norms.csv, stability: steps.csv); the plot function has the kind's name."""
     input:
         # Each run's table (the kind's drawn_from) is read beside its metrics.json.
-        runs=lambda w: figure_runs(w, w.kind),
-        lost=lambda w: figure_lost(w, w.kind),
+        runs=lambda w: figure_inputs(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -29,6 +28,7 @@ rule run_figure:
         ),
     params:
         code=library_code("plot_run_tables.py"),
+        runs=lambda w: figure_runs(w, w.kind),
         specs=lambda w: figure_specs(w, w.kind),
         caption=figure_caption,
         title=lambda w: figure(w, w.kind)["title"],
@@ -41,8 +41,7 @@ rule comparison:
     (accuracy vs parameters and time, latency) and a dataset's sweeps (accuracy vs each
     swept value); the plot function has the kind's name."""
     input:
-        metrics=lambda w: figure_runs(w, w.kind),
-        lost=lambda w: figure_lost(w, w.kind),
+        runs=lambda w: figure_inputs(w, w.kind),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
     log:
@@ -51,6 +50,7 @@ rule comparison:
         kind=kind_pattern(kinds_from("metrics.json")),
     params:
         code=library_code("plot_metrics.py"),
+        runs=lambda w: figure_runs(w, w.kind),
         shown=lambda w: figure_shown(w, w.kind),
         caption=figure_caption,
         title=lambda w: figure(w, w.kind)["title"],
@@ -61,14 +61,14 @@ rule comparison:
 rule confusion:
     """The confusion matrices of a study's dataset, one per variant, summed over seeds."""
     input:
-        runs=lambda w: figure_runs(w, "confusion"),
-        lost=lambda w: figure_lost(w, "confusion"),
+        runs=lambda w: figure_inputs(w, "confusion"),
     output:
         figure_report("results/figures/{name}_confusion.png", kind="confusion"),
     log:
         "results/logs/figures/{name}_confusion.log",
     params:
         code=library_code("plot_confusion.py"),
+        runs=lambda w: figure_runs(w, "confusion"),
         title=lambda w: figure(w, "confusion")["title"],
         labels=lambda w: [spec["label"] for spec in figure_specs(w, "confusion")],
         caption=figure_caption,
@@ -81,8 +81,7 @@ rule probe_figure:
     effective receptive field, first-layer filters and activations, feature maps by depth.
     """
     input:
-        runs=lambda w: figure_runs(w, w.kind),
-        lost=lambda w: figure_lost(w, w.kind),
+        runs=lambda w: figure_inputs(w, w.kind),
         data=lambda w: prepared(figure(w, w.kind)["dataset"]),
     output:
         figure_report("results/figures/{name}_{kind}.png"),
@@ -92,6 +91,7 @@ rule probe_figure:
         kind=kind_pattern(PROBES),
     params:
         code=library_code("plot_probes.py"),
+        runs=lambda w: figure_runs(w, w.kind),
         specs=lambda w: figure_specs(w, w.kind),
         caption=figure_caption,
         title=lambda w: figure(w, w.kind)["title"],

@@ -10,13 +10,7 @@ localrules:
 rule latency:
     """Measure each variant's single-image latency and batched throughput on the CPU."""
     input:
-        # Each model.pt is read beside its run's metrics.json.
-        runs=[
-            f"{run}/metrics.json"
-            for run, spec in RUNS.items()
-            if spec["seed"] == PROBE_SEED
-        ],
-        lost=lost_files(run for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED),
+        runs=run_inputs(run for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED),
     output:
         "results/latency.csv",
     log:
@@ -24,6 +18,10 @@ rule latency:
     threads: 1024  # more than any machine: Snakemake caps it at the cores it has
     params:
         code=library_code("latency.py"),
+        # Each model.pt is read beside its run's metrics.json.
+        runs=run_metrics(
+            run for run, spec in RUNS.items() if spec["seed"] == PROBE_SEED
+        ),
         specs=[
             cnnlab_config.trained_spec(spec)
             for spec in RUNS.values()
