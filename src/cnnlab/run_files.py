@@ -63,10 +63,13 @@ def reader_inputs(reads, runs: dict[str, dict], groups: dict, lost: dict[str, li
     (``lost``: ``incomplete_runs``), so that such a run is retrained first."""
     reads = list(reads)
     wanted = set(reads)
+    whole: dict[tuple[str, str], bool] = {}  # each group checked once, not once per run
     files: dict[str, None] = {}
     for run in reads:
         group = (runs[run]["study"], runs[run]["dataset"])
-        if wanted.issuperset(groups[group]):
+        if group not in whole:
+            whole[group] = wanted.issuperset(groups[group])
+        if whole[group]:
             files[runs_index(*group)] = None
         else:
             files.update(dict.fromkeys([f"{run}/metrics.json",
