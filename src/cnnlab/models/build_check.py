@@ -103,9 +103,10 @@ def _build(spec: dict, args: dict):
         try:
             with torch.device("meta"):  # counted without memory: no weights are made
                 net = build_for_spec(spec, info.shape, len(info.classes))
+            # A lazy layer (nn.LazyLinear) has no size before its first forward pass.
+            return count_parameters(net) <= CPU_PARAMETERS
         except Exception:  # noqa: BLE001 - the step itself says what is wrong
             return False
-        return count_parameters(net) <= CPU_PARAMETERS
 
     return on_meta_else_cpu(step, cpu_first=small())
 
