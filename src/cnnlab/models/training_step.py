@@ -78,7 +78,9 @@ class LayerFlops:
                                                                       nn.Conv2d, nn.Conv3d))]
 
     def _count(self, layer, inputs, out):
-        self.total += 2 * out.numel() * layer.weight[0].numel()
+        # A subclass may return something else (a tuple): the output check names that.
+        if hasattr(out, "numel"):
+            self.total += 2 * out.numel() * layer.weight[0].numel()
 
     def __enter__(self):
         self._hooks = [m.register_forward_hook(self._count) for m in self._layers]
