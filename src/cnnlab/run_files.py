@@ -55,6 +55,11 @@ def run_groups(runs: dict[str, dict]) -> dict[tuple[str, str], list[str]]:
     return groups
 
 
+def lost_files(runs, lost: dict[str, list[str]]) -> list[str]:
+    """The files the finished runs among ``runs`` lost (``lost``: ``incomplete_runs``)."""
+    return [f"{run}/{name}" for run in runs for name in lost.get(run, ())]
+
+
 def reader_inputs(reads, runs: dict[str, dict], groups: dict, lost: dict[str, list[str]]
                   ) -> list[str]:
     """What a rule that reads the runs ``reads`` asks for: the runs index of each study's
@@ -72,6 +77,5 @@ def reader_inputs(reads, runs: dict[str, dict], groups: dict, lost: dict[str, li
         if whole[group]:
             files[runs_index(*group)] = None
         else:
-            files.update(dict.fromkeys([f"{run}/metrics.json",
-                                        *(f"{run}/{name}" for name in lost.get(run, ()))]))
+            files.update(dict.fromkeys([f"{run}/metrics.json", *lost_files([run], lost)]))
     return list(files)

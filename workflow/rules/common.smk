@@ -12,6 +12,7 @@ from cnnlab.code_digest import code_digest
 from cnnlab.data.catalog import BUILTIN as BUILTIN_DATASETS, DATASETS
 from cnnlab.data.mirror import data_mirror
 from cnnlab.files import RUN_FILES, path_problem  # RUN_FILES: what a finished run holds
+from cnnlab import run_files
 from cnnlab.run_files import incomplete_runs, reader_inputs, run_groups, runs_index
 from cnnlab.models import build_check as model_check
 from cnnlab.plan import config as cnnlab_config
@@ -289,7 +290,7 @@ if INCOMPLETE_RUNS:
 def lost_files(runs):
     """The files finished runs among ``runs`` lost (INCOMPLETE_RUNS), asked for beside their
     metrics.json, so that they are retrained first; usually none."""
-    return [f"{run}/{name}" for run in runs for name in INCOMPLETE_RUNS.get(run, ())]
+    return run_files.lost_files(runs, INCOMPLETE_RUNS)
 
 
 # The runs of each study's dataset, and one file that stands for all of them (rule
